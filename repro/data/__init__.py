@@ -1,0 +1,1 @@
+"""Dataset readers: ILSVRC classification and detection label formats, robust image decoding, the mini-ILSVRC."""

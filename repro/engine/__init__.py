@@ -1,0 +1,1 @@
+"""Batched, pipelined inference; the probability store; manifests."""

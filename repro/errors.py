@@ -1,0 +1,5 @@
+"""The one exception type the CLI turns into a clean one-line error (exit status 2)."""
+
+
+class ReproError(Exception):
+    """A user-facing error: the message names the file, line or id at fault and what to do."""

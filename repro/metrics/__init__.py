@@ -1,0 +1,1 @@
+"""Metrics computed from stores and submissions: top-k error, intervals, paired tests, ILSVRC DET scoring."""

@@ -1,0 +1,1 @@
+"""Gluon GoogLeNet variants, their specs and weight sources, and the parameter/multiply-add counter."""
