@@ -37,3 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     except ReproError as exc:
         print(f"repro {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader closed the pipe early (e.g. `repro crops --json | head`): not an error.
+        sys.stderr.close()
+        return 0
