@@ -1,0 +1,113 @@
+"""Turn ILSVRC classification labels in any common form into the canonical, hashed label index.
+
+The index is a CSV `filename,wnid,class_index` sorted by filename, class_index = position of the
+WNID in the sorted WNID list (the order of Caffe, GluonCV, torchvision, timm). Its SHA-256 is the
+dataset hash that manifests record. Checks: 1000 classes (--classes K for a K-class subset), every
+WNID a class, no duplicate/unsafe names, and for the full ILSVRC2012 validation set 50,000 images
+with 50 per class (--subset drops that; --images/--per-class set exact counts).
+
+  repro labels --gt ILSVRC2012_validation_ground_truth.txt --meta meta.mat --out val.csv
+  repro labels --caffe val.txt --synsets synset_words.txt
+  repro labels --kaggle LOC_val_solution.csv --synsets synset_words.txt
+  repro labels --folder /data/ILSVRC2012/val
+  repro labels --rec val.rec --lst val.lst --meta meta.mat
+  repro labels --unlabelled /data/ILSVRC2012/test      (wnid empty, class_index -1)
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from repro.errors import ReproError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from repro.data.cls_classes import ClassList
+    from repro.data.labels import LabelIndex
+
+NAME = "labels"
+HELP = "build the canonical hashed label index (filename,wnid,class_index) from any label form"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's options."""
+    form = parser.add_mutually_exclusive_group(required=True)
+    form.add_argument("--gt", type=Path, metavar="TXT", help="devkit ground truth (needs --meta)")
+    form.add_argument("--caffe", type=Path, metavar="TXT", help="Caffe val.txt 'filename index'")
+    form.add_argument("--kaggle", type=Path, metavar="CSV", help="Kaggle LOC_val_solution.csv")
+    form.add_argument("--folder", type=Path, metavar="DIR", help="folder per synset: DIR/<wnid>/*.JPEG")
+    form.add_argument("--rec", type=Path, metavar="REC", help="MXNet im2rec .rec (its .idx beside it)")
+    form.add_argument("--unlabelled", type=Path, metavar="DIR", help="test split: every image under DIR")
+    classes = parser.add_mutually_exclusive_group()
+    classes.add_argument("--meta", type=Path, metavar="MAT", help="devkit meta.mat / meta_clsloc.mat")
+    classes.add_argument("--synsets", type=Path, metavar="FILE",
+                         help="sorted class list: synset_words.txt, labels.txt or imagenet_class_index.json")
+    parser.add_argument("--lst", type=Path, metavar="LST", help="with --rec: im2rec .lst giving file names")
+    parser.add_argument("--idx", type=Path, metavar="IDX",
+                        help="with --rec: the .idx (default: beside the .rec)")
+    parser.add_argument("--name-pattern", default=None, metavar="FMT",
+                        help="with --gt: file name of line i (default ILSVRC2012_val_{:08d}.JPEG)")
+    parser.add_argument("--classes", type=int, default=1000, metavar="K",
+                        help="size of the class space (default 1000; K for a K-class subset)")
+    parser.add_argument("--subset", action="store_true",
+                        help="a subset of ILSVRC2012 val: do not require its 50,000 images, 50 per class")
+    parser.add_argument("--images", type=int, metavar="N", help="exact number of images expected")
+    parser.add_argument("--per-class", type=int, metavar="N", help="exact number of images per class")
+    parser.add_argument("--out", type=Path, metavar="CSV", help="write the canonical index here")
+
+
+def _read(args: argparse.Namespace) -> tuple[LabelIndex, ClassList | None]:
+    """The index of the chosen form and its class space (None for an unlabelled split)."""
+    from repro.data import cls_formats
+    from repro.data.cls_classes import ClassList, read_class_list, read_meta
+
+    meta = read_meta(args.meta) if args.meta else None
+    classes = meta.classes if meta else read_class_list(args.synsets) if args.synsets else None
+    if args.gt:
+        if meta is None:
+            raise ReproError("--gt needs --meta META.mat: the ground truth holds ILSVRC IDs, "
+                             "not class indices")
+        pattern = {"name_pattern": args.name_pattern} if args.name_pattern else {}
+        return cls_formats.read_devkit(args.gt, meta, **pattern), classes
+    if args.caffe or args.rec:
+        if classes is None:
+            raise ReproError("--caffe and --rec hold class indices: give --meta or --synsets to name them")
+        if args.caffe:
+            return cls_formats.read_caffe(args.caffe, classes), classes
+        from repro.data.cls_recordio import read_recordio
+
+        return read_recordio(args.rec, classes, idx=args.idx, lst=args.lst), classes
+    if args.kaggle:
+        index = cls_formats.read_kaggle(args.kaggle, classes)
+        return index, ClassList.from_wnids(index.wnids, str(args.kaggle)) if classes is None else classes
+    if args.folder:
+        classes = cls_formats.folder_classes(args.folder) if classes is None else classes
+        return cls_formats.read_folder(args.folder, classes), classes
+    return cls_formats.read_unlabelled(args.unlabelled), None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read, check, summarise and (with --out) write the index."""
+    from repro.data.labels import check_index, ilsvrc_expected_counts
+
+    if (args.lst or args.idx) and not args.rec:
+        raise ReproError("--lst and --idx go with --rec")
+    index, classes = _read(args)
+    summary = [f"images:    {len(index)}"]
+    if index.labelled:
+        known_images, known_per_class = (None, None) if args.subset else ilsvrc_expected_counts(
+            index, len(classes))
+        check_index(index, classes, expected_classes=args.classes,
+                    expected_images=args.images if args.images is not None else known_images,
+                    per_class=args.per_class if args.per_class is not None else known_per_class)
+        counts = index.class_counts()
+        per_class = [counts.get(wnid, 0) for wnid in classes.wnids]
+        summary += [f"classes:   {len(classes)} in the class space ({classes.source}), {len(counts)} present",
+                    f"per class: {min(per_class)}..{max(per_class)} images"]
+    else:
+        summary.append("labels:    none (unlabelled split: wnid empty, class_index -1)")
+    print("\n".join(summary))
+    print(f"hash:      sha256:{index.hash}")
+    if args.out:
+        print(f"wrote:     {index.to_csv(args.out)}")
+    return 0
