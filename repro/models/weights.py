@@ -30,12 +30,14 @@ def initialize_random(net: HybridBlock, seed: int, input_size: int,
 
 
 def load_params(net: HybridBlock, path: str | os.PathLike, ctx: mx.Context = mx.cpu(),
-                allow_missing: bool = False) -> None:
+                allow_missing: bool = False, ignore_extra: tuple[str, ...] = ()) -> None:
     """Load a Gluon ``.params`` file into an initialised, materialised ``net``.
 
     Every shape is checked first, so a file for another architecture or width fails with the first
     mismatched parameter (in network order) named, instead of MXNet's partial-load message.
-    ``allow_missing`` tolerates parameters absent from the file (e.g. aux heads of an inference file).
+    ``allow_missing`` tolerates parameters absent from the file (e.g. aux heads of an inference file);
+    parameters in the file whose names start with one of ``ignore_extra`` are skipped (e.g. the aux
+    heads of a training checkpoint loaded into an inference network).
     """
     path = Path(path)
     if not path.is_file():
@@ -59,7 +61,7 @@ def load_params(net: HybridBlock, path: str | os.PathLike, ctx: mx.Context = mx.
             raise ReproError(f"{path}: parameter {name!r} has shape {tuple(saved[name].shape)}, the "
                              f"network expects {tuple(param.shape)}: wrong architecture, width or "
                              f"number of classes")
-    extra = sorted(set(saved) - set(expected))
+    extra = sorted(k for k in set(saved) - set(expected) if not k.startswith(ignore_extra or ("\0",)))
     if extra:
         raise ReproError(f"{path} has {len(extra)} parameters this network does not have, first "
                          f"{extra[0]!r}: it was saved from another architecture")

@@ -1,0 +1,92 @@
+"""Evaluate one or more models with a multi-crop scheme into a probability store (resumable).
+
+Every forward pass is kept: a 144-crop run stores the 1-, 10- and 144-crop averages, the crop-count
+curve (36/72/108/144) and the max-over-crops ablation, so Table 3, ensembles and plots never run a
+network again. Re-running the same command continues where it stopped; --shard K/N splits the work
+across machines (then `repro merge`).
+
+Examples:
+  repro evaluate --index val.csv --images /data/val --model googlenet-gluoncv:pretrained \\
+      --crops 144 --store stores/val
+  repro evaluate --data /tmp/mini --model members/m1.json --model members/m2.json --crops 144 \\
+      --crop-size 112 --store stores/mini --shard 1/2
+"""
+from __future__ import annotations
+
+NAME = "evaluate"
+HELP = "run models over a dataset with a crop scheme into a resumable probability store"
+
+
+def configure(parser) -> None:
+    from repro.data.dataset_args import add_dataset_arguments
+
+    add_dataset_arguments(parser)
+    parser.add_argument("--model", action="append", required=True, metavar="REF",
+                        help="model reference (repeatable): ID (random weights), ID:FILE.params, "
+                             "googlenet-gluoncv:pretrained, or a model card .json")
+    parser.add_argument("--classes", type=int, default=1000, help="classes of ID-only references")
+    parser.add_argument("--width", type=float, default=1.0, help="width of ID-only references")
+    parser.add_argument("--seed", type=int, default=0, help="seed of random-weight references")
+    parser.add_argument("--crops", default="144", help="crop scheme: 1, 10, 144 or a registered id")
+    parser.add_argument("--crop-size", type=int, default=None,
+                        help="crop side (default: the model's input size; 224 for the paper)")
+    parser.add_argument("--interpolation", default="bilinear",
+                        help="resize interpolation: bilinear (default), area, bicubic, nearest")
+    parser.add_argument("--store", required=True, help="store directory (created or resumed)")
+    parser.add_argument("--shard", default="1/1", help="evaluate only shard K of N (default 1/1)")
+    parser.add_argument("--batch-size", type=int, default=144,
+                        help="crops per forward pass, rounded down to whole images (default 144)")
+    parser.add_argument("--chunk-images", type=int, default=64,
+                        help="images per store chunk, the unit of resumption (default 64)")
+    parser.add_argument("--workers", type=int, default=2, help="decode/crop threads (default 2)")
+    parser.add_argument("--ctx", default="cpu", help="cpu, or gpu:0,gpu:1,... (default cpu)")
+    parser.add_argument("--on-error", choices=("fail", "miss"), default="fail",
+                        help="unreadable images: fail (default; other images still run, exit 2 "
+                             "listing them) or miss (recorded and counted as wrong)")
+    parser.add_argument("--per-crop", action="store_true",
+                        help="also keep every crop's probabilities (small datasets only)")
+    parser.add_argument("--allow-download", action="store_true",
+                        help="let GluonCV download pretrained weights missing from the cache")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def parse_ctx(text: str):
+    """``cpu`` or ``gpu:0,gpu:1`` -> tuple of MXNet contexts."""
+    import mxnet as mx
+
+    from repro.errors import ReproError
+
+    contexts = []
+    for part in text.split(","):
+        kind, _, number = part.strip().partition(":")
+        if kind == "cpu":
+            contexts.append(mx.cpu())
+        elif kind == "gpu" and number.isdigit():
+            contexts.append(mx.gpu(int(number)))
+        else:
+            raise ReproError(f"--ctx {text!r}: expected cpu or gpu:N[,gpu:M...]")
+    return tuple(contexts)
+
+
+def run(args) -> int:
+    from protocols.multicrop import get_scheme
+    from repro.data.dataset_args import dataset_from_args
+    from repro.engine.evaluate import EvaluationSettings, ImageSource, evaluate, summary
+    from repro.engine.store import parse_shard
+    from repro.models.refs import load_model, parse_ref
+
+    index, image_root = dataset_from_args(args)
+    refs = [parse_ref(text, classes=args.classes, width=args.width, seed=args.seed,
+                      input_size=args.crop_size) for text in args.model]
+    scheme = get_scheme(args.crops)
+    crop_size = args.crop_size or refs[0].input_size
+    scheme = scheme.for_crop_size(crop_size)
+    ctx = parse_ctx(args.ctx)
+    models = [load_model(ref, ctx[0], allow_download=args.allow_download) for ref in refs]
+    settings = EvaluationSettings(
+        batch_size=args.batch_size, chunk_min_images=args.chunk_images, shard=parse_shard(args.shard), on_error=args.on_error,
+        per_crop=args.per_crop, interpolation=args.interpolation, workers=args.workers, ctx=ctx,
+        progress=not args.no_progress)
+    result = evaluate(ImageSource(index, image_root), scheme, models, args.store, settings)
+    print(summary(result))
+    return 0

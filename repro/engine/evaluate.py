@@ -1,0 +1,241 @@
+"""The evaluation engine: images -> crops -> every model -> reductions -> the probability store.
+
+Crops are decoded and cut once per image and fed to every model of the run. Work is done chunk by
+chunk (fixed blocks of images); each chunk is written atomically when complete, so the run resumes
+after any interruption and a shard K/N only touches its own chunks. Batches are aligned to chunks
+and padded to a fixed shape, so every image always sees the same batch composition: resumed, sharded
+and repeated runs give bit-identical stores.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import mxnet as mx
+import numpy as np
+from tqdm import tqdm
+
+from protocols.multicrop import CropScheme, extract_crops
+from protocols.reductions import reductions_for
+from repro.atomic import write_bytes
+from repro.data.decode import decode_image
+from repro.data.labels import LabelIndex
+from repro.engine.pipeline import prepare_ordered
+from repro.engine.store import ModelStore, StoreSpec, shard_chunks
+from repro.errors import ReproError
+from repro.models.classifier import Classifier, prepare_for_inference
+from repro.models.refs import LoadedModel
+from repro.provenance import manifest
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """The images of a canonical index, read from files under ``root``."""
+
+    index: LabelIndex
+    root: Path
+    load: Callable[[Path], np.ndarray] = decode_image
+
+    def filename(self, row: int) -> str:
+        """File name (relative to ``root``) of dataset row ``row``."""
+        return self.index.filenames[row]
+
+    def image(self, row: int) -> np.ndarray:
+        """Decoded (H, W, 3) uint8 RGB image of ``row``."""
+        return self.load(self.root / self.filename(row))
+
+
+@dataclass
+class EvaluationSettings:
+    """How to run: batching, chunking, sharding, failure policy, pipeline width."""
+
+    batch_size: int = 144  # crops per forward pass (rounded down to whole images, at least one)
+    chunk_min_images: int = 64
+    shard: tuple[int, int] = (1, 1)
+    on_error: str = "fail"  # "fail": finish the other chunks, then exit non-zero; "miss": count as wrong
+    per_crop: bool = False
+    interpolation: str = "bilinear"
+    workers: int = 2
+    prefetch: int = 8
+    ctx: tuple[mx.Context, ...] = (mx.cpu(),)
+    progress: bool = True
+
+    def batch_images(self, scheme: CropScheme) -> int:
+        """Images per forward pass."""
+        return max(1, self.batch_size // scheme.n_crops)
+
+    def chunk_images(self, scheme: CropScheme) -> int:
+        """Images per chunk: a whole number of batches, at least ``chunk_min_images``."""
+        per_batch = self.batch_images(scheme)
+        return per_batch * -(-self.chunk_min_images // per_batch)
+
+
+@dataclass
+class ModelRun:
+    """What one model's part of a run did."""
+
+    store: ModelStore
+    computed_chunks: int = 0
+    forward_seconds: float = 0.0
+
+
+@dataclass
+class EvaluationResult:
+    """Outcome of :func:`evaluate`: per-model stores, failures, timing."""
+
+    runs: list[ModelRun]
+    n_images: int
+    failures: dict[str, str] = field(default_factory=dict)  # filename -> error
+    wall_seconds: float = 0.0
+    complete: bool = False
+
+
+def _store_spec(model: LoadedModel, scheme: CropScheme, source: ImageSource,
+                settings: EvaluationSettings) -> StoreSpec:
+    return StoreSpec(
+        model_key=model.ref.name, model_ref=model.ref.text, model_id=model.spec.id,
+        weights_sha256=model.weights_sha256, classes=model.ref.classes, scheme_id=scheme.id,
+        scheme_version=scheme.version, crop_size=scheme.crop_size, n_crops=scheme.n_crops,
+        reductions=tuple(r.name for r in reductions_for(scheme)), index_sha256=source.index.hash,
+        n_images=len(source.index), chunk_images=settings.chunk_images(scheme),
+        batch_images=settings.batch_images(scheme), per_crop=settings.per_crop)
+
+
+def _write_index(store_root: Path, index: LabelIndex) -> None:
+    path = store_root / "index.csv"
+    if path.exists():
+        existing = LabelIndex.from_csv(path)
+        if existing.hash != index.hash:
+            raise ReproError(f"{path} holds another dataset index (sha256 {existing.hash[:12]}, this "
+                             f"run {index.hash[:12]}); use another --store directory")
+    else:
+        write_bytes(path, index.csv_bytes())
+
+
+def _forward(classifier: Classifier, batch: np.ndarray, ctxs: tuple[mx.Context, ...]) -> np.ndarray:
+    data = mx.nd.array(batch, dtype="uint8", ctx=ctxs[0])
+    if len(ctxs) == 1:
+        return classifier(data).asnumpy()
+    parts = mx.gluon.utils.split_and_load(data, list(ctxs), even_split=False)
+    return np.concatenate([classifier(part).asnumpy() for part in parts])
+
+
+def evaluate(source: ImageSource, scheme: CropScheme, models: list[LoadedModel],
+             store_root: str | Path, settings: EvaluationSettings = EvaluationSettings()
+             ) -> EvaluationResult:
+    """Evaluate ``models`` on ``source`` with ``scheme`` into ``store_root``; resumes what exists."""
+    if settings.on_error not in ("fail", "miss"):
+        raise ReproError(f"on_error must be 'fail' or 'miss', not {settings.on_error!r}")
+    if not models:
+        raise ReproError("no model to evaluate: give at least one --model")
+    keys = [m.ref.name for m in models]
+    if len(set(keys)) != len(keys):
+        raise ReproError(f"two models would share one store key ({', '.join(keys)}); give each a "
+                         f"distinct weights file or model card name")
+    for model in models:
+        if model.ref.input_size != scheme.crop_size:
+            raise ReproError(f"model {model.ref.text} takes {model.ref.input_size}px input but the "
+                             f"crop scheme {scheme.id} cuts {scheme.crop_size}px crops: pass "
+                             f"--crop-size {model.ref.input_size}")
+    store_root = Path(store_root)
+    started = time.perf_counter()
+    _write_index(store_root, source.index)
+    reductions = reductions_for(scheme)
+    runs = [ModelRun(ModelStore.open_or_create(store_root, _store_spec(m, scheme, source, settings)))
+            for m in models]
+    spec = runs[0].store.spec
+    wanted = set(shard_chunks(spec.n_chunks, settings.shard))
+    todo = {i: sorted(wanted & set(run.store.missing_chunks())) for i, run in enumerate(runs)}
+    chunks = sorted(set().union(*todo.values()))
+    result = EvaluationResult(runs, len(source.index))
+
+    with contextlib.ExitStack() as stack:
+        for run in runs:
+            stack.enter_context(run.store.lock(settings.shard))
+        classifiers = []
+        for model in models:
+            model.net.collect_params().reset_ctx(list(settings.ctx))
+            classifiers.append(prepare_for_inference(Classifier(model.net, model.spec), settings.ctx[0]))
+            if len(settings.ctx) > 1:
+                classifiers[-1].collect_params().reset_ctx(list(settings.ctx))
+
+        rows = [r for c in chunks for r in spec.chunk_rows(c)]
+        prepared = prepare_ordered(
+            rows, lambda r: extract_crops(source.image(r), scheme, settings.interpolation),
+            settings.workers, settings.prefetch)
+        bar = tqdm(total=len(rows), unit="img", disable=not settings.progress, smoothing=0.1,
+                   desc=f"{scheme.id} x {len(models)} model(s)")
+        for chunk in chunks:
+            chunk_rows = spec.chunk_rows(chunk)
+            needing = [i for i in range(len(runs)) if chunk in todo[i]]
+            outputs = {i: {r.name: [] for r in reductions} | ({"crops": []} if settings.per_crop else {})
+                       for i in needing}
+            valid = np.ones(len(chunk_rows), dtype=bool)
+            for start in range(0, len(chunk_rows), spec.batch_images):
+                count = min(spec.batch_images, len(chunk_rows) - start)
+                batch = np.zeros((spec.batch_images, scheme.n_crops, scheme.crop_size,
+                                  scheme.crop_size, 3), dtype=np.uint8)
+                for j in range(count):
+                    item = next(prepared)
+                    if item.error is not None:
+                        valid[start + j] = False
+                        result.failures[source.filename(item.row)] = item.error
+                    else:
+                        batch[j] = item.crops
+                flat = batch.reshape((-1,) + batch.shape[2:])
+                for i in needing:
+                    tick = time.perf_counter()
+                    probs = _forward(classifiers[i], flat, settings.ctx)
+                    runs[i].forward_seconds += time.perf_counter() - tick
+                    probs = probs.reshape(spec.batch_images, scheme.n_crops, -1)[:count]
+                    probs[~valid[start:start + count]] = np.nan
+                    for reduction in reductions:
+                        outputs[i][reduction.name].append(reduction.apply(probs))
+                    if settings.per_crop:
+                        outputs[i]["crops"].append(probs.astype(np.float32))
+                bar.update(count)
+            if not valid.all() and settings.on_error == "fail":
+                continue  # not written: a re-run after fixing the files recomputes this chunk
+            for i in needing:
+                runs[i].store.write_chunk(chunk, valid,
+                                          {k: np.concatenate(v) for k, v in outputs[i].items()})
+                runs[i].computed_chunks += 1
+        bar.close()
+
+    result.wall_seconds = time.perf_counter() - started
+    result.complete = all(not run.store.missing_chunks() for run in runs)
+    if result.complete:
+        for model, run in zip(models, runs):
+            run.store.write_manifest(manifest(
+                device=[str(c) for c in settings.ctx], interpolation=settings.interpolation,
+                scheme_note=scheme.note, scheme_deviation=scheme.deviation,
+                model_deviations=list(model.spec.deviations), seed=model.ref.seed,
+                wall_seconds_last_run=round(result.wall_seconds, 3),
+                forward_seconds_last_run=round(run.forward_seconds, 3),
+                failures=result.failures))
+    if result.failures and settings.on_error == "fail":
+        listing = "\n".join(f"  {name}: {err}" for name, err in sorted(result.failures.items()))
+        raise ReproError(f"{len(result.failures)} image(s) could not be evaluated; their chunks were "
+                         f"not written (fix or remove them and re-run, or pass --on-error miss to "
+                         f"count them as wrong):\n{listing}")
+    return result
+
+
+def summary(result: EvaluationResult) -> str:
+    """One line per model: images evaluated, missed, chunks computed, throughput."""
+    lines = []
+    for run in result.runs:
+        spec = run.store.spec
+        state = "complete" if not run.store.missing_chunks() else \
+            f"{len(run.store.missing_chunks())} chunks left"
+        lines.append(f"{spec.model_key}: {run.computed_chunks} chunk(s) computed this run, store "
+                     f"{state} ({spec.n_images} images, {spec.n_crops} crops each)")
+    if result.complete:
+        record = json.loads(result.runs[0].store.manifest_path().read_text())
+        lines.append(f"evaluated {record['n_evaluated']} of {record['n_images']} images "
+                     f"({record['n_missed']} missed) in {result.wall_seconds:.1f} s")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Tables (pandas), plots (matplotlib) and the Markdown/HTML report."""

@@ -1,0 +1,269 @@
+"""The evaluation engine and store: exactness, ensembles, resume after SIGKILL, shards, bad files."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import mxnet as mx
+import numpy as np
+import pytest
+
+from protocols.classification import table3
+from protocols.ensemble import combine, open_members
+from protocols.multicrop import extract_crops, get_scheme
+from protocols.reductions import reductions_for
+from repro.cli import main
+from repro.data.decode import decode_image
+from repro.data.labels import LabelIndex
+from repro.engine.evaluate import EvaluationSettings, ImageSource, evaluate
+from repro.engine.store import ModelStore, list_models
+from repro.errors import ReproError
+from repro.metrics.classification import topk_correct
+from repro.models.classifier import Classifier, prepare_for_inference
+from repro.models.refs import load_model, parse_ref
+
+CLASSES, WIDTH, CROP = 5, 0.125, 64
+WNIDS = ["n01440764", "n01443537", "n01484850", "n01491361", "n01494475"]
+
+
+def make_dataset(root: Path, count: int, seed: int = 0) -> Path:
+    """Real JPEG files of varied size/orientation and a canonical index CSV; returns the CSV."""
+    rng = np.random.RandomState(seed)
+    images = root / "images"
+    images.mkdir(parents=True)
+    rows = []
+    for i in range(count):
+        height, width = [(60, 90), (90, 60), (70, 70), (50, 120)][i % 4]
+        pixels = rng.randint(0, 256, size=(height, width, 3), dtype=np.uint8)
+        name = f"img_{i:04d}.JPEG"
+        assert cv2.imwrite(str(images / name), pixels)
+        rows.append((name, WNIDS[i % CLASSES], i % CLASSES))
+    index = LabelIndex.from_rows(rows)
+    return index.to_csv(root / "index.csv")
+
+
+def cli_args(root: Path, store: Path, *extra: str, seed: int = 0) -> list[str]:
+    return ["evaluate", "--index", str(root / "index.csv"), "--images", str(root / "images"),
+            "--model", "googlenet-paper", "--classes", str(CLASSES), "--width", str(WIDTH),
+            "--seed", str(seed), "--crops", "144", "--crop-size", str(CROP), "--store", str(store),
+            "--chunk-images", "2", "--no-progress", *extra]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    make_dataset(root, 6)
+    return root
+
+
+@pytest.fixture(scope="module")
+def store(dataset, tmp_path_factory):
+    path = tmp_path_factory.mktemp("store") / "s"
+    assert main(cli_args(dataset, path)) == 0
+    return path
+
+
+def only_model(store_path: Path) -> ModelStore:
+    (key,) = list_models(store_path)
+    return ModelStore.open(store_path, key)
+
+
+def direct_probabilities(dataset: Path) -> np.ndarray:
+    """(images, 144, classes): every crop through a freshly built model, no engine involved."""
+    ref = parse_ref("googlenet-paper", classes=CLASSES, width=WIDTH, input_size=CROP)
+    model = load_model(ref)
+    clf = prepare_for_inference(Classifier(model.net, model.spec))
+    index = LabelIndex.from_csv(dataset / "index.csv")
+    scheme = get_scheme("144").for_crop_size(CROP)
+    out = []
+    for name in index.filenames:
+        crops = extract_crops(decode_image(dataset / "images" / name), scheme)
+        out.append(clf(mx.nd.array(crops, dtype="uint8")).asnumpy())
+    return np.stack(out)
+
+
+def test_store_holds_every_reduction_equal_to_direct_computation(dataset, store):
+    probs = direct_probabilities(dataset)
+    model_store = only_model(store)
+    scheme = get_scheme("144").for_crop_size(CROP)
+    for reduction in reductions_for(scheme):
+        stored, valid = model_store.load(reduction.name)
+        assert valid.all()
+        picked = probs[:, list(reduction.indices)]
+        want = picked.mean(axis=1) if reduction.op == "mean" else picked.max(axis=1)
+        np.testing.assert_allclose(stored, want, rtol=1e-5, atol=1e-7, err_msg=reduction.name)
+    # The subsets are what the paper defines: mean-10 uses the 10 crops at indices 12..21.
+    assert reductions_for(scheme)[1].indices == tuple(range(12, 22))
+
+
+def test_table3_from_store_equals_recomputation(dataset, store):
+    probs = direct_probabilities(dataset)
+    labels = np.array(LabelIndex.from_csv(dataset / "index.csv").class_indices)
+    frame = table3(open_members(store)).set_index("crops")
+    for crops, indices in ((1, [20]), (10, list(range(12, 22))), (144, list(range(144)))):
+        mean = probs[:, indices].mean(axis=1)
+        want5 = 1 - topk_correct(mean, labels, 5).mean()
+        want1 = 1 - topk_correct(mean, labels, 1).mean()
+        assert frame.loc[crops, "top5_err"] == pytest.approx(want5)
+        assert frame.loc[crops, "top1_err"] == pytest.approx(want1)
+        assert frame.loc[crops, "n_evaluated"] == 6
+
+
+def test_ensemble_of_one_is_the_model_and_mean_of_two_is_the_mean(dataset, store, tmp_path):
+    members = open_members(store)
+    single, _ = combine(members, 144, "mean")
+    alone, _ = only_model(store).load("mean-144")
+    np.testing.assert_array_equal(single, alone)
+    second = tmp_path / "second"
+    assert main(cli_args(dataset, second, seed=7)) == 0
+    other, _ = only_model(second).load("mean-144")
+    both_root = tmp_path / "both"
+    both_root.mkdir()
+    for source in (store, second):
+        key = list_models(source)[0]
+        os.symlink(source / key, both_root / key)
+    os.symlink(store / "index.csv", both_root / "index.csv")
+    pair = open_members(both_root)
+    assert len(pair.stores) == 2
+    mean, valid = combine(pair, 144, "mean")
+    np.testing.assert_allclose(mean, (alone.astype(np.float64) + other) / 2, rtol=1e-6)
+    maxmean, _ = combine(pair, 144, "max-mean")
+    a_max, _ = only_model(store).load("max-144")
+    b_max, _ = only_model(second).load("max-144")
+    np.testing.assert_allclose(maxmean, (a_max.astype(np.float64) + b_max) / 2, rtol=1e-6)
+
+
+def test_repeated_run_gives_a_bit_identical_store(dataset, store, tmp_path):
+    again = tmp_path / "again"
+    assert main(cli_args(dataset, again)) == 0
+    a, b = only_model(store), only_model(again)
+    assert a.content_sha256() == b.content_sha256()
+    for chunk in range(a.spec.n_chunks):
+        assert a.chunk_path(chunk).read_bytes() == b.chunk_path(chunk).read_bytes()
+
+
+def test_resume_after_sigkill_gives_identical_store(tmp_path, store):
+    data = tmp_path / "data"
+    make_dataset(data, 6)
+    killed = tmp_path / "killed"
+    command = [sys.executable, "-m", "repro", *cli_args(data, killed)]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    chunks = killed / list_models_wait(killed, proc) / "chunks"
+    deadline = time.monotonic() + 120
+    while not list(chunks.glob("c*.npz")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    written = len(list(chunks.glob("c*.npz")))
+    assert 1 <= written < 3, f"kill landed after {written} of 3 chunks; the test needs a partial store"
+    assert main(cli_args(data, killed)) == 0
+    assert only_model(killed).content_sha256() == only_model(store).content_sha256()
+
+
+def list_models_wait(store_path: Path, proc: subprocess.Popen) -> str:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        keys = list_models(store_path)
+        if keys:
+            return keys[0]
+        if proc.poll() is not None:
+            raise AssertionError(f"evaluate exited early: {proc.stderr.read().decode()}")
+        time.sleep(0.01)
+    raise AssertionError("evaluate never created its store")
+
+
+def test_shards_then_merge_equal_one_run(dataset, store, tmp_path):
+    sharded = tmp_path / "sharded"
+    assert main(cli_args(dataset, sharded, "--shard", "1/2")) == 0
+    partial = only_model(sharded)
+    assert partial.missing_chunks() == [1] and not partial.manifest_path().exists()
+    with pytest.raises(ReproError, match="incomplete"):
+        partial.load("mean-144")
+    assert main(["merge", "--store", str(sharded)]) == 2  # shard 2/2 still missing
+    elsewhere = tmp_path / "elsewhere"
+    assert main(cli_args(dataset, elsewhere, "--shard", "2/2")) == 0
+    assert main(["merge", "--store", str(sharded), "--from", str(elsewhere)]) == 0
+    assert only_model(sharded).content_sha256() == only_model(store).content_sha256()
+    manifest = json.loads(only_model(sharded).manifest_path().read_text())
+    assert manifest["n_evaluated"] == 6 and len(manifest["chunk_sha256"]) == 3
+
+
+def test_a_shard_claimed_twice_fails_clearly(dataset, tmp_path):
+    target = tmp_path / "locked"
+    assert main(cli_args(dataset, target, "--shard", "2/2")) == 0
+    with only_model(target).lock((1, 2)):
+        with pytest.raises(ReproError, match="being written by pid"):
+            source = ImageSource(LabelIndex.from_csv(dataset / "index.csv"), dataset / "images")
+            ref = parse_ref("googlenet-paper", classes=CLASSES, width=WIDTH, input_size=CROP)
+            evaluate(source, get_scheme("144").for_crop_size(CROP), [load_model(ref)], target,
+                     EvaluationSettings(chunk_min_images=2, shard=(1, 2), progress=False))
+
+
+def test_a_store_of_another_scheme_is_refused(dataset, store, capsys):
+    args = cli_args(dataset, store)
+    args[args.index("--crops") + 1] = "10"
+    assert main(args) == 2
+    assert "was made for a different run" in capsys.readouterr().err
+
+
+def test_unreadable_image_fails_naming_it_and_miss_mode_counts_it(tmp_path, capsys):
+    data = tmp_path / "data"
+    make_dataset(data, 6)
+    broken = data / "images" / "img_0003.JPEG"
+    broken.write_bytes(broken.read_bytes()[:200])  # truncated JPEG
+    target = tmp_path / "s"
+    assert main(cli_args(data, target)) == 2
+    err = capsys.readouterr().err
+    assert "img_0003.JPEG" in err and "1 image(s) could not be evaluated" in err
+    assert only_model(target).missing_chunks() == [1]  # rows 2-3: not written, others kept
+    assert main(cli_args(data, target, "--on-error", "miss")) == 0
+    manifest = json.loads(only_model(target).manifest_path().read_text())
+    assert (manifest["n_evaluated"], manifest["n_missed"]) == (5, 1)
+    frame = table3(open_members(target)).set_index("crops")
+    assert frame.loc[144, "n_evaluated"] == 5 and frame.loc[144, "n_images"] == 6
+
+
+def test_submission_lists_ilsvrc_ids_of_the_top5(tmp_path, shared_data):
+    from repro.data.cls_classes import read_meta
+
+    meta_path = shared_data("ilsvrc2014-devkit", "data", "meta_clsloc.mat")
+    data = tmp_path / "data"
+    make_dataset(data, 3)
+    target = tmp_path / "s"
+    args = cli_args(data, target)
+    args[args.index("--classes") + 1] = "1000"
+    assert main(args) == 0
+    out = tmp_path / "sub.txt"
+    assert main(["submit", "--store", str(target), "--crops", "10", "--meta", str(meta_path),
+                 "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == 3 and all(len(line.split()) == 5 for line in lines)
+    meta = read_meta(meta_path)
+    probs, _ = only_model(target).load("mean-10")
+    for line, row in zip(lines, probs):
+        first = int(line.split()[0])
+        assert meta.classes.wnids.index(meta.wnid_by_id[first]) == int(np.argmax(row))
+
+
+@pytest.mark.slow
+def test_144_crop_run_over_the_1000_real_samples_evaluates_every_image(tmp_path, shared_data):
+    samples = shared_data("imagenet-samples")
+    names = sorted(p.name for p in samples.glob("*.JPEG"))
+    assert len(names) == 1000
+    index = LabelIndex.from_rows((name, name.split("_")[0], i) for i, name in enumerate(names))
+    index.to_csv(tmp_path / "index.csv")
+    target = tmp_path / "s"
+    assert main(["evaluate", "--index", str(tmp_path / "index.csv"), "--images", str(samples),
+                 "--model", "googlenet-paper", "--width", "0.0625", "--crops", "144",
+                 "--crop-size", "64", "--store", str(target), "--no-progress"]) == 0
+    manifest = json.loads(only_model(target).manifest_path().read_text())
+    assert (manifest["n_images"], manifest["n_evaluated"], manifest["n_missed"]) == (1000, 1000, 0)
+    probs, valid = only_model(target).load("mean-144")
+    assert probs.shape == (1000, 1000) and valid.all()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-4)
