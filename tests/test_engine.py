@@ -267,3 +267,17 @@ def test_144_crop_run_over_the_1000_real_samples_evaluates_every_image(tmp_path,
     probs, valid = only_model(target).load("mean-144")
     assert probs.shape == (1000, 1000) and valid.all()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-4)
+
+
+def test_exported_model_reference_gives_the_same_store_as_its_params(dataset, store, tmp_path):
+    from repro.models.mxnet_export import export_network
+
+    ref = parse_ref("googlenet-paper", classes=CLASSES, width=WIDTH, input_size=CROP)
+    export_network(load_model(ref).net, tmp_path / "exported", input_size=CROP)
+    target = tmp_path / "s"
+    args = cli_args(dataset, target)
+    args[args.index("--model") + 1] = f"googlenet-paper:{tmp_path / 'exported'}-symbol.json"
+    assert main(args) == 0
+    exported, _ = only_model(target).load("mean-144")
+    original, _ = only_model(store).load("mean-144")
+    np.testing.assert_allclose(exported, original, rtol=1e-5, atol=1e-7)

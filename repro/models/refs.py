@@ -5,6 +5,9 @@ A reference is one of:
 - ``ID`` — a registered spec with seeded random weights (``--seed``, ``--classes``, ``--width``);
 - ``ID:PATH.params`` — a registered spec with a Gluon ``.params`` file (shapes checked);
 - ``ID:pretrained`` — GluonCV's published weights from the local model cache (``googlenet-gluoncv``);
+- ``googlenet-bvlc:DEPLOY.prototxt,WEIGHTS.caffemodel`` — BVLC Caffe weights, imported;
+- ``ID:PREFIX-symbol.json`` — an exported MXNet model (``PREFIX-0000.params`` beside it), fed with
+  ``ID``'s input convention (mean/std, channel order);
 - ``PATH.json`` — a model card written by ``repro train``: spec id, classes, width, input size and
   the ``.params`` file (relative to the card).
 
@@ -54,7 +57,7 @@ class LoadedModel:
 def parse_ref(text: str, classes: int = 1000, width: float = 1.0, input_size: int | None = None,
               seed: int = 0) -> ModelRef:
     """Parse a model reference; defaults apply where the reference does not fix a value."""
-    if text.endswith(".json"):
+    if text.endswith(".json") and not text.endswith("-symbol.json"):
         card_path = Path(text)
         if not card_path.is_file():
             raise ReproError(f"model card {card_path} does not exist")
@@ -75,6 +78,8 @@ def parse_ref(text: str, classes: int = 1000, width: float = 1.0, input_size: in
         return ModelRef(text, spec_id, "random", classes, width, size, seed, slug)
     if weights == "pretrained":
         return ModelRef(text, spec_id, "pretrained", classes, width, size, seed, f"{spec_id}-pretrained")
+    if "," in weights and not weights.endswith(".caffemodel"):
+        raise ReproError(f"{text}: Caffe weights are given as ID:DEPLOY.prototxt,WEIGHTS.caffemodel")
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(weights).stem)
     return ModelRef(text, spec_id, weights, classes, width, size, seed, f"{spec_id}-{name}")
 
@@ -93,6 +98,17 @@ def load_model(ref: ModelRef, ctx: mx.Context = mx.cpu(), allow_download: bool =
     spec = MODELS.get(ref.spec_id)
     if ref.weights == "pretrained" and spec.id != "googlenet-gluoncv":
         raise ReproError(f"{ref.text}: only googlenet-gluoncv has published pretrained weights here")
+    if ref.weights.endswith(".caffemodel"):
+        from repro.models.caffe_import import load_caffe_googlenet
+
+        prototxt, caffemodel = ref.weights.split(",", 1)
+        net, _ = load_caffe_googlenet(prototxt, caffemodel, ref.classes, ref.width, ctx=ctx)
+        return LoadedModel(ref, spec, net, parameters_sha256(net))
+    if ref.weights.endswith("-symbol.json"):
+        from repro.models.mxnet_export import load_exported
+
+        net = load_exported(ref.weights[:-len("-symbol.json")], ctx=ctx, input_size=ref.input_size)
+        return LoadedModel(ref, spec, net, parameters_sha256(net))
     net = spec.create(classes=ref.classes, width=ref.width, aux=False)
     initialize_random(net, seed=ref.seed, input_size=ref.input_size, ctx=ctx)
     if ref.weights == "pretrained":
