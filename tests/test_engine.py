@@ -281,3 +281,20 @@ def test_exported_model_reference_gives_the_same_store_as_its_params(dataset, st
     exported, _ = only_model(target).load("mean-144")
     original, _ = only_model(store).load("mean-144")
     np.testing.assert_allclose(exported, original, rtol=1e-5, atol=1e-7)
+
+
+def test_audit_passes_on_an_honest_store_and_fails_on_a_tampered_one(dataset, tmp_path, capsys):
+    target = tmp_path / "s"
+    assert main(cli_args(dataset, target)) == 0
+    audit_args = ["audit", "--store", str(target), "--images", str(dataset / "images"),
+                  "--sample", "3"]
+    assert main(audit_args) == 0
+    assert "PASS" in capsys.readouterr().out
+    model_store = only_model(target)
+    arrays = model_store.read_chunk(1)
+    arrays["mean-144"] = arrays["mean-144"] + 0.01  # tamper with rows 2-3
+    rows, valid = arrays.pop("rows"), arrays.pop("valid")
+    model_store.write_chunk(1, valid, arrays)
+    assert main(audit_args[:-1] + ["6"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "row 2: differs by 0.01" in out

@@ -98,7 +98,8 @@ def _store_spec(model: LoadedModel, scheme: CropScheme, source: ImageSource,
                 settings: EvaluationSettings) -> StoreSpec:
     return StoreSpec(
         model_key=model.ref.name, model_ref=model.ref.text, model_id=model.spec.id,
-        weights_sha256=model.weights_sha256, classes=model.ref.classes, scheme_id=scheme.id,
+        weights_sha256=model.weights_sha256, classes=model.ref.classes, width=model.ref.width,
+        seed=model.ref.seed, scheme_id=scheme.id,
         scheme_version=scheme.version, crop_size=scheme.crop_size, n_crops=scheme.n_crops,
         reductions=tuple(r.name for r in reductions_for(scheme)), index_sha256=source.index.hash,
         n_images=len(source.index), chunk_images=settings.chunk_images(scheme),

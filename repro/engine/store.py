@@ -43,6 +43,8 @@ class StoreSpec:
     model_id: str
     weights_sha256: str
     classes: int
+    width: float
+    seed: int
     scheme_id: str
     scheme_version: int
     crop_size: int

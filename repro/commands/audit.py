@@ -1,0 +1,45 @@
+"""Verify a long run: re-evaluate N random images from scratch and compare them with the store.
+
+The model is rebuilt from the reference recorded in the store (or --model, which must have the same
+weights hash); exit status 1 when any sampled image differs by more than the tolerance.
+
+Example:
+  repro audit --store stores/val --images /data/ILSVRC2012/val --sample 50
+"""
+from __future__ import annotations
+
+NAME = "audit"
+HELP = "re-evaluate a random sample of a store's images and check they match (MLPerf TEST01 style)"
+
+
+def configure(parser) -> None:
+    parser.add_argument("--store", required=True, help="probability store directory")
+    parser.add_argument("--images", required=True, help="image root the store was evaluated on")
+    parser.add_argument("--sample", type=int, default=20, help="images to re-evaluate (default 20)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random sample")
+    parser.add_argument("--models", help="comma-separated model keys (default: all in the store)")
+    parser.add_argument("--model", help="model reference to use instead of the recorded one")
+    parser.add_argument("--tolerance", type=float, default=1e-5,
+                        help="largest allowed absolute difference in any probability (default 1e-5)")
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from repro.engine.audit import audit
+    from repro.engine.store import ModelStore, list_models
+
+    keys = args.models.split(",") if args.models else list_models(args.store)
+    failed = 0
+    for key in keys:
+        result = audit(ModelStore.open(args.store, key), Path(args.images), args.sample, args.seed,
+                       args.model, args.tolerance)
+        worst = max(result.max_abs_diff) if result.max_abs_diff else 0.0
+        verdict = "PASS" if result.passed else "FAIL"
+        print(f"{verdict} {key}: {len(result.rows)} images re-evaluated, largest difference {worst:.3g} "
+              f"(tolerance {result.tolerance:g})")
+        for row, diff in zip(result.rows, result.max_abs_diff):
+            if diff > result.tolerance:
+                print(f"  row {row}: differs by {diff:.3g}")
+        failed += not result.passed
+    return 1 if failed else 0
