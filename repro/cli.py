@@ -12,6 +12,8 @@ from repro.errors import ReproError
 
 def _command_modules():
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):  # shared option helpers, not commands
+            continue
         yield importlib.import_module(f"{commands.__name__}.{info.name}")
 
 

@@ -298,3 +298,12 @@ def test_audit_passes_on_an_honest_store_and_fails_on_a_tampered_one(dataset, tm
     assert main(audit_args[:-1] + ["6"]) == 1
     out = capsys.readouterr().out
     assert "FAIL" in out and "row 2: differs by 0.01" in out
+
+
+def test_ensemble_cli_prints_the_errors_of_table3_and_a_paired_test(store, capsys):
+    frame = table3(open_members(store)).set_index("crops")
+    assert main(["ensemble", "--store", str(store), "--crops", "144", "--versus-crops", "1"]) == 0
+    out = capsys.readouterr().out
+    assert f"top-5 error {100 * frame.loc[144, 'top5_err']:.2f}%" in out
+    assert f"top-1 error {100 * frame.loc[144, 'top1_err']:.2f}%" in out
+    assert "McNemar p =" in out and "6/6 images evaluated" in out

@@ -16,10 +16,9 @@ HELP = "score an ensemble of stored models (mean or max-mean) with intervals and
 
 
 def configure(parser) -> None:
-    parser.add_argument("--store", required=True, help="probability store directory")
-    parser.add_argument("--models", help="comma-separated model keys (default: all in the store)")
-    parser.add_argument("--crops", type=int, default=144, help="crop count: 1, 10, 144, 36, ...")
-    parser.add_argument("--combine", choices=("mean", "max-mean"), default="mean")
+    from repro.commands._members import add_member_arguments
+
+    add_member_arguments(parser)
     parser.add_argument("--versus-crops", type=int, help="paired test against this crop count")
     parser.add_argument("--versus-models", help="paired test against these members (comma list)")
     parser.add_argument("--real", metavar="JSON",
@@ -41,10 +40,11 @@ def run(args) -> int:
     import numpy as np
 
     from protocols.ensemble import open_members
+    from repro.commands._members import members_from_args
     from repro.errors import ReproError
     from repro.metrics.classification import mcnemar
 
-    members = open_members(args.store, args.models.split(",") if args.models else None)
+    members = members_from_args(args)
     if not members.index.labelled:
         raise ReproError(f"{args.store}/index.csv has no labels (a test split): use `repro submit`")
     labels = np.asarray(members.index.class_indices)

@@ -14,10 +14,9 @@ HELP = "write an ILSVRC classification submission (top-5 ILSVRC2012_IDs per imag
 
 
 def configure(parser) -> None:
-    parser.add_argument("--store", required=True, help="probability store directory")
-    parser.add_argument("--models", help="comma-separated model keys (default: all in the store)")
-    parser.add_argument("--crops", type=int, default=144, help="crop count (default 144)")
-    parser.add_argument("--combine", choices=("mean", "max-mean"), default="mean")
+    from repro.commands._members import add_member_arguments
+
+    add_member_arguments(parser)
     parser.add_argument("--meta", required=True, help="devkit meta.mat mapping WNIDs to ILSVRC IDs")
     parser.add_argument("--out", required=True, help="submission file to write")
 
@@ -25,13 +24,14 @@ def configure(parser) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from protocols.ensemble import combine, open_members
+    from protocols.ensemble import combine
+    from repro.commands._members import members_from_args
     from repro.atomic import write_text
     from repro.data.cls_classes import read_meta
     from repro.errors import ReproError
     from repro.metrics.classification import topk_classes
 
-    members = open_members(args.store, args.models.split(",") if args.models else None)
+    members = members_from_args(args)
     meta = read_meta(args.meta)
     id_of = {wnid: ilsvrc_id for ilsvrc_id, wnid in meta.wnid_by_id.items()}
     wnids = meta.classes.wnids

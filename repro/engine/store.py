@@ -30,7 +30,7 @@ import numpy as np
 from repro.atomic import write_bytes, write_text
 from repro.errors import ReproError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: model width and seed recorded
 _CHUNK_RE = re.compile(r"^c(\d{6})\.npz$")
 
 
@@ -159,7 +159,11 @@ class ModelStore:
         if raw.get("format_version") != FORMAT_VERSION:
             raise ReproError(f"{spec_path} has store format {raw.get('format_version')}, this "
                              f"version reads {FORMAT_VERSION}: re-run the evaluation into a new store")
-        return cls(root, StoreSpec(**raw))
+        try:
+            return cls(root, StoreSpec(**raw))
+        except TypeError as exc:
+            raise ReproError(f"{spec_path} is malformed ({exc}); re-run the evaluation into a new "
+                             f"store") from exc
 
     def chunk_path(self, chunk: int) -> Path:
         """File of ``chunk`` (present only when complete)."""
