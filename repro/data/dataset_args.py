@@ -9,16 +9,16 @@ from pathlib import Path
 
 from repro.errors import ReproError
 
-#: Where the devkit-style layout (the real ILSVRC2012 devkit and the mini-ILSVRC) keeps things.
-DEVKIT_VAL_DIR, DEVKIT_GT, DEVKIT_META = "val", "ILSVRC2012_validation_ground_truth.txt", "meta.mat"
+from repro.data.mini_layout import CLS_LAYOUT
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare --data / --images with one label source."""
     group = parser.add_argument_group("dataset (--data DIR, or --images DIR with one label source)")
     group.add_argument("--data", type=Path, metavar="DIR",
-                       help=f"devkit-style root: DIR/{DEVKIT_VAL_DIR}/, DIR/{DEVKIT_GT}, "
-                            f"DIR/{DEVKIT_META} (the mini-ILSVRC's layout)")
+                       help=f"ILSVRC2012 root as extracted: DIR/{CLS_LAYOUT.val_dir}/, "
+                            f"DIR/{CLS_LAYOUT.ground_truth}, DIR/{CLS_LAYOUT.meta} (the "
+                            f"mini-ILSVRC writes the same layout)")
     group.add_argument("--images", type=Path, metavar="DIR", help="image root of the label source")
     labels = group.add_mutually_exclusive_group()
     labels.add_argument("--index", type=Path, metavar="CSV", help="canonical index from `repro labels`")
@@ -38,7 +38,13 @@ def dataset_from_args(args: argparse.Namespace):
 
     if args.data:
         root = Path(args.data)
-        return cls_formats.read_devkit(root / DEVKIT_GT, read_meta(root / DEVKIT_META)), root / DEVKIT_VAL_DIR
+        missing = [p for p in CLS_LAYOUT.required() if not (root / p).exists()]
+        if missing:
+            raise ReproError(f"--data {root} is not an ILSVRC2012 root: {root / missing[0]} is missing "
+                             f"(expected {', '.join(CLS_LAYOUT.required())}; `repro data mini --out "
+                             f"DIR` writes this layout)")
+        return (cls_formats.read_devkit(root / CLS_LAYOUT.ground_truth, read_meta(root / CLS_LAYOUT.meta)),
+                root / CLS_LAYOUT.val_dir)
     if not args.images:
         raise ReproError("name the dataset: --data DIR, or --images DIR with --index/--gt/--caffe/"
                          "--folder/--unlabelled")
