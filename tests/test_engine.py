@@ -293,7 +293,8 @@ def test_audit_passes_on_an_honest_store_and_fails_on_a_tampered_one(dataset, tm
     model_store = only_model(target)
     arrays = model_store.read_chunk(1)
     arrays["mean-144"] = arrays["mean-144"] + 0.01  # tamper with rows 2-3
-    rows, valid = arrays.pop("rows"), arrays.pop("valid")
+    arrays.pop("rows")
+    valid = arrays.pop("valid")
     model_store.write_chunk(1, valid, arrays)
     assert main(audit_args[:-1] + ["6"]) == 1
     out = capsys.readouterr().out

@@ -39,6 +39,8 @@ def configure(parser) -> None:
     parser.add_argument("--chunk-images", type=int, default=64,
                         help="images per store chunk, the unit of resumption (default 64)")
     parser.add_argument("--workers", type=int, default=2, help="decode/crop threads (default 2)")
+    parser.add_argument("--backend", default="mxnet",
+                        help="execution backend (default mxnet: fp32, hybridized)")
     parser.add_argument("--ctx", default="cpu", help="cpu, or gpu:0,gpu:1,... (default cpu)")
     parser.add_argument("--on-error", choices=("fail", "miss"), default="fail",
                         help="unreadable images: fail (default; other images still run, exit 2 "
@@ -86,6 +88,7 @@ def run(args) -> int:
     settings = EvaluationSettings(
         batch_size=args.batch_size, chunk_min_images=args.chunk_images, shard=parse_shard(args.shard), on_error=args.on_error,
         per_crop=args.per_crop, interpolation=args.interpolation, workers=args.workers, ctx=ctx,
+        backend=args.backend,
         progress=not args.no_progress)
     result = evaluate(ImageSource(index, image_root), scheme, models, args.store, settings)
     print(summary(result))

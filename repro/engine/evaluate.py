@@ -27,7 +27,7 @@ from repro.data.labels import LabelIndex
 from repro.engine.pipeline import prepare_ordered
 from repro.engine.store import ModelStore, StoreSpec, shard_chunks
 from repro.errors import ReproError
-from repro.models.classifier import Classifier, prepare_for_inference
+from repro.models.backends import build_predictor
 from repro.models.refs import LoadedModel
 from repro.provenance import manifest
 
@@ -62,6 +62,7 @@ class EvaluationSettings:
     workers: int = 2
     prefetch: int = 8
     ctx: tuple[mx.Context, ...] = (mx.cpu(),)
+    backend: str = "mxnet"  # a key of repro.models.backends.BACKENDS
     progress: bool = True
 
     def batch_images(self, scheme: CropScheme) -> int:
@@ -117,14 +118,6 @@ def _write_index(store_root: Path, index: LabelIndex) -> None:
         write_bytes(path, index.csv_bytes())
 
 
-def _forward(classifier: Classifier, batch: np.ndarray, ctxs: tuple[mx.Context, ...]) -> np.ndarray:
-    data = mx.nd.array(batch, dtype="uint8", ctx=ctxs[0])
-    if len(ctxs) == 1:
-        return classifier(data).asnumpy()
-    parts = mx.gluon.utils.split_and_load(data, list(ctxs), even_split=False)
-    return np.concatenate([classifier(part).asnumpy() for part in parts])
-
-
 def evaluate(source: ImageSource, scheme: CropScheme, models: list[LoadedModel],
              store_root: str | Path, settings: EvaluationSettings = EvaluationSettings()
              ) -> EvaluationResult:
@@ -157,12 +150,8 @@ def evaluate(source: ImageSource, scheme: CropScheme, models: list[LoadedModel],
     with contextlib.ExitStack() as stack:
         for run in runs:
             stack.enter_context(run.store.lock(settings.shard))
-        classifiers = []
-        for model in models:
-            model.net.collect_params().reset_ctx(list(settings.ctx))
-            classifiers.append(prepare_for_inference(Classifier(model.net, model.spec), settings.ctx[0]))
-            if len(settings.ctx) > 1:
-                classifiers[-1].collect_params().reset_ctx(list(settings.ctx))
+        batch_shape = (spec.batch_images * scheme.n_crops, scheme.crop_size, scheme.crop_size, 3)
+        predictors = [build_predictor(m, settings.backend, settings.ctx, batch_shape) for m in models]
 
         rows = [r for c in chunks for r in spec.chunk_rows(c)]
         prepared = prepare_ordered(
@@ -190,7 +179,7 @@ def evaluate(source: ImageSource, scheme: CropScheme, models: list[LoadedModel],
                 flat = batch.reshape((-1,) + batch.shape[2:])
                 for i in needing:
                     tick = time.perf_counter()
-                    probs = _forward(classifiers[i], flat, settings.ctx)
+                    probs = predictors[i](flat)
                     runs[i].forward_seconds += time.perf_counter() - tick
                     probs = probs.reshape(spec.batch_images, scheme.n_crops, -1)[:count]
                     probs[~valid[start:start + count]] = np.nan
