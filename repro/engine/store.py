@@ -32,6 +32,7 @@ from repro.errors import ReproError
 
 FORMAT_VERSION = 2  # 2: model width and seed recorded
 _CHUNK_RE = re.compile(r"^c(\d{6})\.npz$")
+_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ class StoreSpec:
     batch_images: int
     per_crop: bool = False
     format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        if not _KEY_RE.fullmatch(self.model_key) or self.model_key in (".", ".."):
+            raise ReproError(f"model key {self.model_key!r} is not a safe directory name (letters, "
+                             f"digits, '.', '_', '-'); rename the model card's 'name'")
 
     @property
     def n_chunks(self) -> int:
