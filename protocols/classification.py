@@ -84,8 +84,9 @@ def table2(frame: pd.DataFrame, label: str, dataset: str) -> pd.DataFrame:
 def crop_curve(members: Members, rule: str = "mean") -> pd.DataFrame:
     """Top-5/top-1 error of the first member and of the ensemble against the number of crops."""
     labels = np.asarray(members.index.class_indices)
+    op = "mean-" if rule == "mean" else "max-"
     counts = sorted({int(r.split("-")[1]) for r in members.stores[0].spec.reductions
-                     if r.startswith("mean-")})
+                     if r.startswith(op)} | {1})
     rows = []
     for models in sorted({1, len(members.stores)}):
         for crops in counts:

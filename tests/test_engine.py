@@ -283,3 +283,15 @@ def test_ensemble_cli_prints_the_errors_of_table3_and_a_paired_test(store, capsy
     assert f"top-5 error {100 * frame.loc[144, 'top5_err']:.2f}%" in out
     assert f"top-1 error {100 * frame.loc[144, 'top1_err']:.2f}%" in out
     assert "McNemar p =" in out and "6/6 images evaluated" in out
+
+
+def test_table3_cli_with_max_mean_writes_tables_and_plots(store, tmp_path):
+    out = tmp_path / "results"
+    assert main(["table", "3", "--store", str(store), "--out", str(out), "--combine", "max-mean",
+                 "--dataset-name", "test"]) == 0
+    for name in ("table3_classification.csv", "table2_classification_ilsvrc.md",
+                 "fig_top5_vs_cost.png", "fig_top5_vs_cost.svg", "fig_error_vs_crops.csv",
+                 "ablation_mean_vs_max.csv"):
+        assert (out / name).stat().st_size > 0, name
+    curve = (out / "fig_error_vs_crops.csv").read_text().splitlines()
+    assert [line.split(",")[1] for line in curve[1:]] == ["1", "10", "144"]
