@@ -396,6 +396,17 @@ def test_a_table_without_its_stores_says_its_model_and_data_are_unknown(reproduc
     assert "SYNTHETIC" not in written.markdown.read_text()
 
 
+def test_stores_kept_outside_the_results_are_found_through_inputs(reproduction, tmp_path):
+    (tmp_path / "tables").mkdir()
+    shutil.copy(reproduction["main"] / "table3_classification.csv", tmp_path / "tables")
+    written = build_report(tmp_path / "tables", tmp_path / "out", data_roots=[reproduction["data"]],
+                           inputs=[reproduction["main"] / "stores"])
+    table3 = next(t for t in written.report.tables() if t.id == "table3")
+    tags = [row[-1].text for row in table3.rows]
+    assert not any("model unknown" in t for t in tags), tags
+    assert "SYNTHETIC" in written.markdown.read_text()
+
+
 def test_a_compared_run_with_what_the_main_run_lacks_is_still_reported(reproduction, tmp_path):
     (tmp_path / "empty").mkdir()
     written = build_report(tmp_path / "empty", tmp_path / "out", [reproduction["main"]],

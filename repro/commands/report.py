@@ -27,12 +27,16 @@ def configure(parser) -> None:
     parser.add_argument("--data", action="append", default=[], metavar="ROOT",
                         help="a dataset root the runs were evaluated on (repeatable), to identify "
                              "their data (e.g. the mini-ILSVRC: synthetic)")
+    parser.add_argument("--inputs", action="append", default=[], metavar="DIR",
+                        help="more directories with the main run's stores, det-eval results and "
+                             "training logs (e.g. the cache where `nox -s reproduce` keeps them)")
 
 
 def run(args) -> int:
     from repro.report.build import build_report
 
-    written = build_report(args.results, args.out, args.compare, args.label, args.data)
+    written = build_report(args.results, args.out, args.compare, args.label, args.data,
+                           args.inputs)
     report = written.report
     print(f"wrote {written.html} and {written.markdown}: {len(report.sections)} sections, "
           f"{len(report.tables())} tables, {len(report.figures())} figures")

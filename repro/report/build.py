@@ -46,10 +46,15 @@ def run_labels(directories: Sequence[Path], labels: Sequence[str]) -> list[str]:
 
 
 def build_report(results: str | Path, out: str | Path, compare: Sequence[str | Path] = (),
-                 labels: Sequence[str] = (), data_roots: Sequence[str | Path] = ()) -> ReportFiles:
-    """Write ``out``/report.html and report.md for ``results`` (and the ``compare`` runs)."""
+                 labels: Sequence[str] = (), data_roots: Sequence[str | Path] = (),
+                 inputs: Sequence[str | Path] = ()) -> ReportFiles:
+    """Write ``out``/report.html and report.md for ``results`` (and the ``compare`` runs).
+
+    ``inputs``: more directories holding the main run's stores, det-eval results and training logs.
+    """
     directories = [Path(results), *map(Path, compare)]
-    runs = [load_run(d, label) for d, label in zip(directories, run_labels(directories, labels))]
+    runs = [load_run(d, label, tuple(inputs) if i == 0 else ())
+            for i, (d, label) in enumerate(zip(directories, run_labels(directories, labels)))]
     out = Path(out)
     ctx = ReportContext(runs, [DataRoot(d) for d in data_roots], out)
     sections = tuple(s for s in (build(ctx) for build in BUILDERS) if s is not None)

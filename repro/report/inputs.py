@@ -118,9 +118,16 @@ def _store(root: Path, key: str) -> StoreInfo:
     return StoreInfo(root, key, _read_json(root / key / "store.json"), manifest)
 
 
-def load_run(root: str | Path, label: str) -> RunInputs:
-    """Read every report input under the results directory ``root``."""
+def load_run(root: str | Path, label: str, inputs: tuple[str | Path, ...] = ()) -> RunInputs:
+    """Read every report input under the results directory ``root``.
+
+    ``inputs`` are more directories searched for stores, det-eval results and training logs (e.g. a
+    cache outside the repository, where the reproduction keeps its stores and members).
+    """
     root = Path(root)
+    for extra in map(Path, inputs):
+        if not extra.is_dir():
+            raise ReproError(f"--inputs {extra} is not a directory")
     if not root.is_dir():
         raise ReproError(f"results directory {root} does not exist; run `nox -s reproduce` (or the "
                          f"`repro table`/`repro evaluate` commands) to make it")
@@ -128,7 +135,8 @@ def load_run(root: str | Path, label: str) -> RunInputs:
               if (root / file).is_file()}
     figures = {stem: root / f"{stem}.png" for stem in FIGURE_STEMS if (root / f"{stem}.png").is_file()}
     stores, det_evals, training = [], [], []
-    for directory, dirs, files in _walk(root):
+    walked = [entry for top in (root, *map(Path, inputs)) for entry in _walk(top)]
+    for directory, dirs, files in walked:
         if "index.csv" in files:
             stores += [_store(directory, d) for d in dirs if (directory / d / "store.json").is_file()]
         for name in files:
