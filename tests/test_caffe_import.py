@@ -20,8 +20,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from protocols import paper
 from repro.errors import ReproError
-from repro.models.caffe_import import (CaffeBlob, import_caffe, load_caffe_googlenet,
-                                       read_caffemodel)
+from repro.models.caffe_format import CaffeBlob, read_caffemodel
+from repro.models.caffe_import import import_caffe, load_caffe_googlenet
 from repro.models.googlenet_paper import GoogLeNetPaper, scaled
 from repro.models.weights import initialize_random
 
