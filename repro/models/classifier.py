@@ -11,8 +11,12 @@ from mxnet.gluon import HybridBlock
 from repro.models.specs import ModelSpec
 
 
-class Classifier(HybridBlock):
-    """Wraps a logits network: ``(N, C, C, 3)`` uint8 RGB -> ``(N, classes)`` float32 softmax."""
+class Normalized(HybridBlock):
+    """``(N, S, S, 3)`` uint8 RGB -> the network's outputs, its spec's input convention in the graph.
+
+    Training (logits, aux heads) and evaluation (:class:`Classifier`) feed networks through this one
+    block, so both see identical inputs.
+    """
 
     def __init__(self, net: HybridBlock, spec: ModelSpec, **kwargs):
         super().__init__(**kwargs)
@@ -27,7 +31,14 @@ class Classifier(HybridBlock):
         if self.spec.channel_order == "BGR":
             x = F.reverse(x, axis=3)
         x = F.broadcast_div(F.broadcast_sub(x, mean), std)
-        return F.softmax(self.net(F.transpose(x, axes=(0, 3, 1, 2))), axis=-1)
+        return self.net(F.transpose(x, axes=(0, 3, 1, 2)))
+
+
+class Classifier(Normalized):
+    """Wraps a logits network: ``(N, C, C, 3)`` uint8 RGB -> ``(N, classes)`` float32 softmax."""
+
+    def hybrid_forward(self, F, x, mean, std):
+        return F.softmax(super().hybrid_forward(F, x, mean, std), axis=-1)
 
 
 def prepare_for_inference(classifier: Classifier, ctx: mx.Context = mx.cpu()) -> Classifier:

@@ -1,0 +1,97 @@
+"""The paper's detector (Section 8): R-CNN with GoogLeNet region classifiers, a 6-model ensemble.
+
+  repro detect finetune --data DIR --members CARD.json [CARD.json ...] --out DIR
+  repro detect run --data DIR --finetuned FT_DIR --out DIR
+  repro detect run --data DIR --members REGION_CARD.json [...] [--proposer PROPOSER.json] --out DIR
+  repro detect tables --run DIR --out RESULTS
+
+`finetune` splits the DET validation images as R-CNN did (val1/val2; the mini: alternate images),
+trains the learned proposal head on val1 and fine-tunes the classification members (model cards of
+`repro train`) into 6 region classifiers (classes + background; with fewer members they are reused
+in order with other seeds, and the tables say so). Finished parts are kept on a re-run.
+`run` computes proposals on val2
+(cached per image), their coverage, every member's region scores (kept in OUT/region_scores), and
+writes OUT/submission_single.txt (first member), OUT/submission_ensemble.txt (all members' scores
+averaged), OUT/val2.txt, OUT/val2_blacklist.txt and OUT/detection_results.json; rescore any
+submission with `repro det-eval SUB --list OUT/val2.txt --blacklist OUT/val2_blacklist.txt ...`.
+`tables` writes Table 4, Table 5 and the proposal table (CSV + Markdown) and the per-class AP plot.
+
+DIR is a detection root: the real ILSVRC2014 DET layout (ILSVRC2013_DET_val/, ILSVRC2013_DET_bbox_val/,
+ILSVRC2014_devkit/) or the mini-ILSVRC root written by `repro data mini` (its det/ folder).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "detect"
+HELP = "the paper's detector: fine-tune region classifiers, detect (submission + mAP), Tables 4-5"
+
+
+def _common(parser: argparse.ArgumentParser, members_required: bool = True) -> None:
+    parser.add_argument("--data", required=True, type=Path, metavar="DIR", help="detection dataset root")
+    parser.add_argument("--dataset", help="registered detection dataset id (default: the one whose layout "
+                                          "DIR holds)")
+    parser.add_argument("--protocol", default="paper", help="detection protocol: paper or mini (default "
+                                                            "%(default)s)")
+    parser.add_argument("--members", required=members_required, nargs="+", metavar="REF",
+                        help="model cards (or other model references), the first one is the single model")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    parser.add_argument("--cache", type=Path, metavar="DIR", help="proposal cache (default OUT/proposals)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="decoding/proposal/warping threads (default 2)")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="detect_command", required=True, metavar="STEP")
+    finetune = sub.add_parser("finetune", help="fine-tune classification members into region classifiers")
+    _common(finetune)
+    finetune.add_argument("--ensemble-size", type=int, metavar="N",
+                          help="region classifiers to make (default: the protocol's, 6); with fewer "
+                               "--members, member i mod K is fine-tuned again with another seed")
+    detect = sub.add_parser("run", help="detect on val2: proposals, region scores, submissions, mAP")
+    _common(detect, members_required=False)
+    detect.add_argument("--proposer", type=Path, metavar="JSON",
+                        help="learned proposal head (OUT/proposer/proposer.json of `finetune`)")
+    detect.add_argument("--finetuned", type=Path, metavar="DIR",
+                        help="the --out of `repro detect finetune`: its region classifiers (in order) and "
+                             "proposal head, instead of --members and --proposer")
+    detect.add_argument("--batch-size", type=int, default=256, help="regions per forward pass (default 256)")
+    tables = sub.add_parser("tables", help="Tables 4 and 5, proposal table, per-class AP plot")
+    tables.add_argument("--run", required=True, type=Path, metavar="DIR", help="output folder of `run`")
+    tables.add_argument("--out", required=True, type=Path, metavar="DIR", help="results folder")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from protocols.detection import DETECTION_PROTOCOLS
+    from repro.detect.dataset import open_det_data
+    from repro.detect.run import RESULTS_NAME, RunSettings, detect, finetune_members, finetuned_outputs
+    from repro.errors import ReproError
+
+    if args.detect_command == "tables":
+        from repro.detect.tables import write_tables
+
+        path = args.run / RESULTS_NAME
+        if not path.is_file():
+            raise ReproError(f"{path} does not exist: run `repro detect run --out {args.run}` first")
+        for written in write_tables(json.loads(path.read_text()), args.out):
+            print(f"wrote {written}")
+        return 0
+    protocol = DETECTION_PROTOCOLS.get(args.protocol)
+    data = open_det_data(args.data, args.dataset)
+    if args.detect_command == "finetune":
+        finetune_members(data, protocol, args.members, args.out,
+                         RunSettings(args.workers, cache_dir=args.cache), count=args.ensemble_size)
+    else:
+        members, proposer = args.members, args.proposer
+        if args.finetuned:
+            if members or proposer:
+                raise ReproError("give either --finetuned or --members/--proposer, not both")
+            members, proposer = finetuned_outputs(args.finetuned)
+        if not members:
+            raise ReproError("name the region classifiers: --members CARD.json ... or --finetuned DIR")
+        detect(data, protocol, members, proposer, args.out,
+               RunSettings(args.workers, args.batch_size, cache_dir=args.cache))
+    return 0
