@@ -1,6 +1,14 @@
 """nox sessions: one per artefact. `nox -s reproduce` (the main job) and `nox -s tests` are the two a
-newcomer needs; the others build single artefacts. Heavy sessions are not defaults."""
+newcomer needs; the others build single artefacts. Heavy sessions are not defaults.
+
+Generated datasets, trained members, probability stores and caches live outside the repository in
+$REPRO_CACHE (default ~/.cache/googlenet-repro); only the small tables, plots and reports are written
+to results/.
+"""
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import nox
 
@@ -8,24 +16,34 @@ nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 RESULTS = "results"
+CACHE = Path(os.environ.get("REPRO_CACHE", Path.home() / ".cache" / "googlenet-repro"))
+MINI = CACHE / "mini"  # the embedded mini-ILSVRC (seed 0, default size)
+MEMBERS = CACHE / "members"  # the 7 trained narrow GoogLeNets
+STORES = CACHE / "stores"
+DET = CACHE / "det"
+SYNTHETIC = ("synthetic images (mini-ILSVRC): absolute numbers are not comparable with the paper's; "
+             "what transfers is the shape of the tables")
+CONTRIB_OPENCV = "opencv-contrib-python==4.11.0.86"  # cv2.ximgproc (selective search)
 
 
-def _install(session: nox.Session, extras: str = "") -> None:
+def _install(session: nox.Session, extras: str = "", contrib: bool = False) -> None:
     session.install("-e", f".[{extras}]" if extras else ".")
+    if contrib:
+        # Installed after gluoncv's opencv-python so its cv2 (with ximgproc) is the one imported;
+        # uninstalling opencv-python afterwards would break cv2.
+        session.install(CONTRIB_OPENCV)
+
+
+def _real_args(session: nox.Session) -> list[str]:
+    """The session's arguments after `--` (a real dataset and models), or [] for the embedded run."""
+    return list(session.posargs)
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (no network, no GPU, no ImageNet; uses ../shared/data when present)."""
-    _install(session, "test")
+    _install(session, "test", contrib=True)
     session.run("pytest", *(session.posargs or ["-q"]))
-
-
-@nox.session
-def architecture(session: nox.Session) -> None:
-    """Table 1 counted from the Gluon graph, paper and GluonCV variants, into results/."""
-    _install(session)
-    _architecture(session)
 
 
 def _architecture(session: nox.Session) -> None:
@@ -34,12 +52,103 @@ def _architecture(session: nox.Session) -> None:
     session.run("repro", "arch", "--variant", "gluoncv",
                 "--csv", f"{RESULTS}/table1_architecture_gluoncv.csv",
                 "--markdown", f"{RESULTS}/table1_architecture_gluoncv.md", silent=True)
+    for number in (2, 3, 4, 5):
+        session.run("repro", "table", str(number), "--out", RESULTS, silent=True)
+
+
+@nox.session
+def architecture(session: nox.Session) -> None:
+    """Table 1 counted from the Gluon graph (paper and GluonCV variants) and the paper's Tables 2-5."""
+    _install(session)
+    _architecture(session)
+
+
+def _mini(session: nox.Session) -> None:
+    if not (MINI / "manifest.json").exists():
+        session.run("repro", "data", "mini", "--out", str(MINI), "--jobs", "2")
+
+
+def _members(session: nox.Session) -> list[str]:
+    """Train (or resume, or reuse) the 7-member ensemble; returns the model cards."""
+    session.run("repro", "train-ensemble", "--data", str(MINI), "--recipe", "mini", "--members", "7",
+                "--jobs", "2", "--out", str(MEMBERS))
+    return [str(MEMBERS / f"member{k}" / "model.json") for k in range(1, 8)]
+
+
+def _classification(session: nox.Session, real: list[str]) -> None:
+    if real:
+        session.run("repro", "evaluate", *real, "--crops", "144", "--store", str(STORES / "real"))
+        session.run("repro", "table", "3", "--store", str(STORES / "real"), "--out", RESULTS,
+                    "--dataset-name", "ILSVRC2012 val (as given)")
+        return
+    _mini(session)
+    cards = _members(session)
+    models = [arg for card in cards for arg in ("--model", card)]
+    session.run("repro", "evaluate", "--data", str(MINI), *models, "--crops", "144",
+                "--store", str(STORES / "mini"), "--batch-size", "288")
+    session.run("repro", "table", "3", "--store", str(STORES / "mini"), "--out", RESULTS,
+                "--dataset-name", "mini-ILSVRC (synthetic)", "--note", SYNTHETIC)
+
+
+@nox.session
+def classification(session: nox.Session) -> None:
+    """Tables 2-3 (and plots) from a 144-crop evaluation: the embedded mini-ILSVRC with 7 trained
+    members by default, or `-- --data DIR --model REF [--model REF ...]` for real ILSVRC2012."""
+    _install(session)
+    _classification(session, _real_args(session))
+
+
+def _detection(session: nox.Session, real: list[str]) -> None:
+    data = real[real.index("--data") + 1] if "--data" in real else str(MINI)
+    protocol = "paper" if real else "mini"
+    if not real:
+        _mini(session)
+    cards = _members(session)[:6]
+    session.run("repro", "detect", "finetune", "--data", data, "--protocol", protocol,
+                "--members", *cards, "--out", str(DET / "ft"), "--cache", str(DET / "proposals"))
+    session.run("repro", "detect", "run", "--data", data, "--protocol", protocol,
+                "--finetuned", str(DET / "ft"), "--cache", str(DET / "proposals"),
+                "--out", str(DET / "run"))
+    session.run("repro", "detect", "tables", "--run", str(DET / "run"), "--out", RESULTS)
+    det = Path(data) / "det"
+    for kind in ("single", "ensemble"):
+        session.run("repro", "det-eval", str(DET / "run" / f"submission_{kind}.txt"),
+                    "--gt-dir", str(det / "ILSVRC2013_DET_bbox_val"),
+                    "--meta", str(det / "ILSVRC2014_devkit" / "data" / "meta_det.mat"),
+                    "--list", str(DET / "run" / "val2.txt"),
+                    "--blacklist", str(DET / "run" / "val2_blacklist.txt"),
+                    "--csv", f"{RESULTS}/det_eval_{kind}.csv")
+
+
+@nox.session
+def detection(session: nox.Session) -> None:
+    """Tables 4-5, the proposal table and per-class AP: R-CNN-style detection with 6 fine-tuned
+    members on the embedded mini-ILSVRC (reusing the classification members), or `-- --data ROOT`."""
+    _install(session, contrib=True)
+    _detection(session, _real_args(session))
+
+
+def _report(session: nox.Session) -> None:
+    session.run("repro", "report", "--results", RESULTS, "--out", f"{RESULTS}/report",
+                "--data", str(MINI), "--inputs", str(MEMBERS), "--inputs", str(STORES))
+
+
+@nox.session
+def report(session: nox.Session) -> None:
+    """The HTML + Markdown report (paper vs reproduction) from results/ and the cached stores."""
+    _install(session)
+    _report(session)
 
 
 @nox.session
 def reproduce(session: nox.Session) -> None:
-    """The main job: Table 1 from the code and the paper's Tables 2-5 as reference, into results/."""
-    _install(session)
+    """The main job, on the embedded mini-ILSVRC by default: Table 1, the 7-member ensemble trained
+    and evaluated with 1/10/144 crops (Tables 2-3, plots), detection (Tables 4-5), and the report.
+    `-- --data DIR --model REF ...` evaluates real ILSVRC2012 instead (classification only)."""
+    _install(session, contrib=True)
+    real = _real_args(session)
     _architecture(session)
-    for number in (2, 3, 4, 5):
-        session.run("repro", "table", str(number), "--out", RESULTS)
+    _classification(session, real)
+    if not real:
+        _detection(session, real)
+    _report(session)

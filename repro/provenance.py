@@ -9,7 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
-_LIBRARIES = ("mxnet", "gluoncv", "numpy", "pandas", "matplotlib", "opencv-python")
+_LIBRARIES = ("mxnet", "gluoncv", "numpy", "pandas", "matplotlib", "opencv-python",
+              "opencv-contrib-python")
 
 
 def library_versions() -> dict[str, str]:
