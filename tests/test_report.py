@@ -103,8 +103,8 @@ def _training_and_bench(results: Path) -> None:
         epoch = np.arange(1, 6)
         pd.DataFrame({"epoch": epoch, "loss": 2.0 / epoch + member / 10, "lr": 0.01 * 0.96 ** epoch,
                       "val_top1_err": 0.9 - 0.05 * epoch, "val_top5_err": 0.5 - 0.05 * epoch}
-                     ).to_csv(folder / "train_log.csv", index=False)
-        (folder / "manifest.json").write_text(json.dumps({"member": f"m{member}", "seed": member}))
+                     ).to_csv(folder / "log.csv", index=False)
+        (folder / "manifest.json").write_text(json.dumps({"kind": "training-run", "seed": member}))
     (results / "bench").mkdir()
     pd.DataFrame({"model": ["googlenet-paper", "googlenet-gluoncv"], "batch": [32, 32],
                   "images_per_s": [101.5, 140.25]}).to_csv(results / "bench" / "inference.csv",
@@ -264,7 +264,7 @@ def test_every_number_in_the_page_equals_its_csv(report, reproduction):
     assert {"ap", "n_pos"} <= checked["det/val_ap.csv"]
     assert "map" in checked["table4_detection.csv"]
     assert "images_per_s" in checked["bench/inference.csv"]
-    assert {"loss", "val_top5_err"} <= checked["members/m1/train_log.csv"]
+    assert {"loss", "val_top5_err"} <= checked["members/m1/log.csv"]
 
 
 def test_markdown_renders_the_same_tables_as_the_page(report):
@@ -377,7 +377,7 @@ def test_missing_parts_say_not_measured_and_show_the_paper(tmp_path, capsys):
     text = (tmp_path / "o" / "report.md").read_text()
     absent = [line for line in text.splitlines() if "not measured in this run" in line.lower()]
     for part in ("table1_architecture.csv", "table3_classification.csv", "table4_detection.csv",
-                 "table5_detection_single.csv", "Per-class AP", "train_log.csv", "benchmark"):
+                 "table5_detection_single.csv", "Per-class AP", "log.csv", "benchmark"):
         assert any(part in line for line in absent), part
     rows = [row for table in markdown_tables(text) for row in table["rows"]]
     assert ["1", "1", "1", "10.07%", "0.00%"] in rows  # Table 3 as printed
@@ -528,3 +528,16 @@ def test_report_renders_in_headless_chromium_without_console_errors(report, tmp_
         assert box["w"] > 20 and box["h"] > 10, box
         region = image[int(box["y"]):int(box["y"] + box["h"]), int(box["x"]):int(box["x"] + box["w"])]
         assert region.size and region.std() > 5, box
+
+
+def test_detection_scored_on_another_list_over_a_roots_ground_truth_is_a_subset(reproduction):
+    from repro.report.data_identity import DataRoot, identify_detection
+
+    root = DataRoot(reproduction["data"])
+    gt_dir = reproduction["data"] / "det" / "ILSVRC2013_DET_bbox_val"
+    identity = identify_detection([root], {"eval_list_sha256": "0" * 64, "n_images": 4,
+                                           "gt_dir": str(gt_dir)})
+    assert identity.kind == "synthetic" and identity.name.startswith("a subset")
+    stranger = identify_detection([root], {"eval_list_sha256": "0" * 64, "n_images": 4,
+                                           "gt_dir": "/elsewhere/xml"})
+    assert stranger.kind != "synthetic"

@@ -1,7 +1,7 @@
 """Build the comparison report (HTML + Markdown) from results directories: paper vs reproduction,
 run vs run. Reads the CSV tables, stores and manifests only; never runs a network.
 
-Stores, det-eval results (X.csv + X.csv.manifest.json), training logs (train_log.csv) and benchmark
+Stores, det-eval results (X.csv + X.csv.manifest.json), training logs (log.csv of `repro train`) and benchmark
 tables (bench/*.csv) are found anywhere under each results directory (links followed). Pass the
 dataset roots with --data so the report can say which numbers come from synthetic data.
 

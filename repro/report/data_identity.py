@@ -130,4 +130,8 @@ def identify_detection(roots: list[DataRoot], manifest: dict) -> DataIdentity:
     for root in roots:
         if digest in root.detection_list_sha256:
             return root.describe("detection", n_images, True)
+    ground_truth = Path(manifest.get("gt_dir") or "/nonexistent").resolve()
+    for root in roots:  # another list (e.g. R-CNN's val2 split) over this root's ground truth
+        if ground_truth.is_relative_to(Path(root.root).resolve()):
+            return root.describe("detection", n_images, False)
     return _unidentified("detection data", n_images, digest or "?" * 12)

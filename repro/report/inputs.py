@@ -7,7 +7,7 @@ be linked in). The report reads what it finds and nothing else:
   (:data:`FIGURE_STEMS`, each a PNG with its SVG and CSV beside it);
 - probability stores: a directory with ``index.csv`` and ``<model key>/store.json`` (+ manifest.json);
 - `repro det-eval` outputs: ``X.csv`` with ``X.csv.manifest.json`` (``"command": "det-eval"``);
-- training logs: ``train_log.csv`` (columns ``epoch``, ``loss``, ``lr`` and validation metrics) with an
+- training logs: ``log.csv`` beside a ``manifest.json`` of kind ``training-run`` (``repro train``) (columns ``epoch``, ``loss``, ``lr`` and validation metrics) with an
   optional ``manifest.json`` beside it, one per member;
 - benchmark tables: ``bench/*.csv``.
 """
@@ -32,7 +32,8 @@ TABLE_FILES = {
     "table5": "table5_detection_single.csv",
 }
 FIGURE_STEMS = ("fig_top5_vs_cost", "fig_error_vs_crops", "fig_error_vs_models")
-TRAIN_LOG = "train_log.csv"
+TRAIN_LOG = "log.csv"  # written by `repro train`, beside a manifest.json of kind "training-run"
+TRAINING_KIND = "training-run"
 DET_EVAL_MANIFEST_SUFFIX = ".manifest.json"
 
 
@@ -146,10 +147,10 @@ def load_run(root: str | Path, label: str, inputs: tuple[str | Path, ...] = ()) 
                 csv_path = directory / name[: -len(DET_EVAL_MANIFEST_SUFFIX)]
                 if record.get("command") == "det-eval" and csv_path.is_file():
                     det_evals.append(DetEvalInfo(csv_path, _read_csv(csv_path), record))
-            elif name == TRAIN_LOG:
-                manifest_path = directory / "manifest.json"
-                training.append(TrainingLog(path, _read_csv(path), _read_json(manifest_path)
-                                            if manifest_path.is_file() else {}))
+            elif name == TRAIN_LOG and (directory / "manifest.json").is_file():
+                record = _read_json(directory / "manifest.json")
+                if record.get("kind") == TRAINING_KIND:
+                    training.append(TrainingLog(path, _read_csv(path), record))
     bench_dir = root / "bench"
     bench = tuple((p, _read_csv(p)) for p in sorted(bench_dir.glob("*.csv"))) if bench_dir.is_dir() \
         else ()
