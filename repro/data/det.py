@@ -26,6 +26,7 @@ from typing import Mapping
 
 import numpy as np
 
+from repro.data.labels import check_filename
 from repro.errors import ReproError
 
 DET_CLASS_COUNT = 200
@@ -173,7 +174,7 @@ def read_image_list(path: StrPath) -> DetImageList:
         where = f"{path} line {number}"
         if len(fields) != 2:
             raise ReproError(f"{where}: expected 'image_name image_index', got {len(fields)} fields")
-        name, index = fields[0], _positive_int(fields[1], where, "image index")
+        name, index = check_filename(fields[0], where), _positive_int(fields[1], where, "image index")
         if index in first_line_of_index:
             raise ReproError(f"{where}: image index {index} already used on line "
                              f"{first_line_of_index[index]}")

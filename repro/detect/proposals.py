@@ -26,6 +26,7 @@ from repro.detect.learned_proposals import LearnedProposer
 from repro.detect.selective_search import selective_search
 from repro.engine.pipeline import prepare_ordered
 from repro.errors import ReproError
+from repro.npz import read_npz
 
 
 @dataclass(frozen=True)
@@ -60,14 +61,10 @@ class ProposalCache:
         """Cached boxes of ``image`` from source ``key``, or None when absent or for other bytes."""
         if self.root is None or not self._path(key, image.name).is_file():
             return None
-        try:
-            with np.load(self._path(key, image.name)) as stored:
-                if str(stored["image_sha256"]) != image.sha256:
-                    return None
-                return stored["boxes"].astype(np.int32).reshape(-1, 4)
-        except (OSError, ValueError, KeyError) as exc:
-            raise ReproError(f"{self._path(key, image.name)}: unreadable proposal cache file ({exc}); "
-                             f"delete it to recompute") from exc
+        stored = read_npz(self._path(key, image.name), "delete this proposal cache file to recompute it")
+        if str(stored["image_sha256"]) != image.sha256:
+            return None
+        return stored["boxes"].astype(np.int32).reshape(-1, 4)
 
     def save(self, key: str, image: DetImage, boxes: np.ndarray) -> None:
         """Store ``boxes`` for ``image`` atomically."""

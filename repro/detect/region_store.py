@@ -17,6 +17,9 @@ import numpy as np
 
 from repro.atomic import write_bytes, write_text
 from repro.errors import ReproError
+from repro.npz import read_npz
+
+_REMEDY = "delete it to score the image again"
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,7 @@ class RegionScoreStore:
         path = self._path(key, image)
         if not path.is_file():
             return False
-        with np.load(path) as stored:
-            return np.array_equal(stored["boxes"], boxes)
+        return np.array_equal(read_npz(path, _REMEDY)["boxes"], boxes)
 
     def save(self, key: str, image: str, boxes: np.ndarray, probs: np.ndarray) -> None:
         """Write one image's region scores atomically."""
@@ -69,8 +71,8 @@ class RegionScoreStore:
         path = self._path(key, image)
         if not path.is_file():
             raise ReproError(f"{path} is missing: member {key} has not scored image {image}")
-        with np.load(path) as stored:
-            scored, probs = stored["boxes"], stored["probs"]
+        stored = read_npz(path, _REMEDY)
+        scored, probs = stored["boxes"], stored["probs"]
         rows = _rows_of(scored, np.asarray(boxes, np.int32).reshape(-1, 4))
         if np.any(rows < 0):
             raise ReproError(f"{path}: member {key} did not score {int((rows < 0).sum())} of the "

@@ -135,6 +135,14 @@ def evaluate(source: ImageSource, scheme: CropScheme, models: list[LoadedModel],
             raise ReproError(f"model {model.ref.text} takes {model.ref.input_size}px input but the "
                              f"crop scheme {scheme.id} cuts {scheme.crop_size}px crops: pass "
                              f"--crop-size {model.ref.input_size}")
+    if source.index.labelled:
+        top = max(source.index.class_indices)
+        for model in models:
+            if top >= model.ref.classes:
+                row = source.index.class_indices.index(top)
+                raise ReproError(f"{source.index.filenames[row]} has class index {top}, but model "
+                                 f"{model.ref.text} has {model.ref.classes} classes: the labels and "
+                                 f"the model's class space differ (pass --classes or another model)")
     store_root = Path(store_root)
     started = time.perf_counter()
     _write_index(store_root, source.index)

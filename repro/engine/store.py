@@ -29,10 +29,11 @@ import numpy as np
 
 from repro.atomic import write_bytes, write_text
 from repro.errors import ReproError
+from repro.naming import check_safe_name
+from repro.npz import read_npz
 
 FORMAT_VERSION = 2  # 2: model width and seed recorded
 _CHUNK_RE = re.compile(r"^c(\d{6})\.npz$")
-_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,7 @@ class StoreSpec:
     format_version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        if not _KEY_RE.fullmatch(self.model_key) or self.model_key in (".", ".."):
-            raise ReproError(f"model key {self.model_key!r} is not a safe directory name (letters, "
-                             f"digits, '.', '_', '-'); rename the model card's 'name'")
+        check_safe_name(self.model_key, "model key")
 
     @property
     def n_chunks(self) -> int:
@@ -203,13 +202,7 @@ class ModelStore:
 
     def read_chunk(self, chunk: int) -> dict[str, np.ndarray]:
         """All arrays of one chunk; a damaged file is an error naming it."""
-        path = self.chunk_path(chunk)
-        try:
-            with np.load(path) as data:
-                return {k: data[k] for k in data.files}
-        except (OSError, ValueError, KeyError) as exc:
-            raise ReproError(f"{path} is damaged ({exc}); delete it and re-run the same command "
-                             f"to recompute it") from exc
+        return read_npz(self.chunk_path(chunk), "delete it and re-run the same command to recompute it")
 
     def load(self, reduction: str) -> tuple[np.ndarray, np.ndarray]:
         """``(probabilities (n_images, classes), valid mask)`` of one reduction, in index order."""

@@ -5,6 +5,8 @@ hybridized graph, so the data pipeline only ever moves uint8 crops (4x less memo
 """
 from __future__ import annotations
 
+import warnings
+
 import mxnet as mx
 from mxnet.gluon import HybridBlock
 
@@ -25,6 +27,13 @@ class Normalized(HybridBlock):
             self.net = net
             self.mean = self.params.get_constant("mean", mx.nd.array(spec.mean).reshape(1, 1, 1, 3))
             self.std = self.params.get_constant("std", mx.nd.array(spec.std).reshape(1, 1, 1, 3))
+
+    def forward(self, x, *args):
+        with warnings.catch_warnings():
+            # Tracing an inference graph of a network built with aux heads leaves their parameters
+            # unused, by design (GoogLeNetPaper filters the same warning when it is outermost).
+            warnings.filterwarnings("ignore", message=".*is not used by any computation")
+            return super().forward(x, *args)
 
     def hybrid_forward(self, F, x, mean, std):
         x = F.cast(x, "float32")

@@ -26,6 +26,7 @@ import mxnet as mx
 from mxnet.gluon import HybridBlock
 
 from repro.errors import ReproError
+from repro.naming import check_safe_name
 from repro.models.specs import MODELS, ModelSpec
 from repro.models.weights import gluoncv_weights, initialize_random, load_params
 
@@ -64,9 +65,10 @@ def parse_ref(text: str, classes: int = 1000, width: float = 1.0, input_size: in
         try:
             card = json.loads(card_path.read_text())
             params = (card_path.parent / card["params"]).resolve()
+            name = check_safe_name(str(card.get("name", card_path.stem)), f"{card_path}: model name")
             return ModelRef(text, card["spec"], str(params), int(card["classes"]),
                             float(card.get("width", 1.0)), int(card["input_size"]),
-                            int(card.get("seed", 0)), card.get("name", card_path.stem))
+                            int(card.get("seed", 0)), name)
         except (KeyError, ValueError, TypeError) as exc:
             raise ReproError(f"model card {card_path} is malformed ({exc!r}); it needs spec, params, "
                              f"classes, input_size") from exc
@@ -110,7 +112,11 @@ def load_model(ref: ModelRef, ctx: mx.Context = mx.cpu(), allow_download: bool =
         net = load_exported(ref.weights[:-len("-symbol.json")], ctx=ctx, input_size=ref.input_size)
         return LoadedModel(ref, spec, net, parameters_sha256(net))
     net = spec.create(classes=ref.classes, width=ref.width, aux=False)
-    initialize_random(net, seed=ref.seed, input_size=ref.input_size, ctx=ctx)
+    try:
+        initialize_random(net, seed=ref.seed, input_size=ref.input_size, ctx=ctx)
+    except mx.MXNetError as exc:
+        raise ReproError(f"model {ref.text} cannot run at input size {ref.input_size}: "
+                         f"{str(exc).strip().splitlines()[-1]} (use a larger --crop-size)") from exc
     if ref.weights == "pretrained":
         load_params(net, gluoncv_weights("googlenet", allow_download=allow_download), ctx)
     elif ref.weights != "random":
