@@ -68,11 +68,11 @@ def _mini(session: nox.Session) -> None:
         session.run("repro", "data", "mini", "--out", str(MINI), "--jobs", "2")
 
 
-def _members(session: nox.Session) -> list[str]:
-    """Train (or resume, or reuse) the 7-member ensemble; returns the model cards."""
-    session.run("repro", "train-ensemble", "--data", str(MINI), "--recipe", "mini", "--members", "7",
-                "--jobs", "2", "--out", str(MEMBERS))
-    return [str(MEMBERS / f"member{k}" / "model.json") for k in range(1, 8)]
+def _members(session: nox.Session, count: int = 7) -> list[str]:
+    """Train (or resume, or reuse) the first ``count`` members of the 7-member plan; their cards."""
+    session.run("repro", "train-ensemble", "--data", str(MINI), "--recipe", "mini", "--members",
+                str(count), "--jobs", "2", "--no-progress", "--out", str(MEMBERS))
+    return [str(MEMBERS / f"member{k}" / "model.json") for k in range(1, count + 1)]
 
 
 def _classification(session: nox.Session, real: list[str]) -> None:
@@ -103,7 +103,7 @@ def _detection(session: nox.Session, real: list[str]) -> None:
     protocol = "paper" if real else "mini"
     if not real:
         _mini(session)
-    cards = _members(session)[:6]
+    cards = _members(session, 6)
     session.run("repro", "detect", "finetune", "--data", data, "--protocol", protocol,
                 "--members", *cards, "--out", str(DET / "ft"), "--cache", str(DET / "proposals"))
     session.run("repro", "detect", "run", "--data", data, "--protocol", protocol,
