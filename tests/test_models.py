@@ -105,26 +105,24 @@ def test_lrn_matches_caffe_formula():
     np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
+def seeded_net(classes: int, width: float, seed: int, input_size: int = 112):
+    net = MODELS.get("googlenet-paper").create(classes=classes, width=width)
+    initialize_random(net, seed=seed, input_size=input_size)
+    return net
+
+
 def test_wrong_shapes_name_the_first_mismatched_parameter(tmp_path):
-    spec = MODELS.get("googlenet-paper")
-    narrow = spec.create(classes=10, width=0.25)
-    initialize_random(narrow, seed=0, input_size=112)
     path = tmp_path / "narrow.params"
-    narrow.save_parameters(str(path))
-    wide = spec.create(classes=10, width=0.5)
-    initialize_random(wide, seed=0, input_size=112)
+    seeded_net(10, 0.25, seed=0).save_parameters(str(path))
+    wide = seeded_net(10, 0.5, seed=0)
     with pytest.raises(ReproError, match=r"'conv1\.weight' has shape \(16, 3, 7, 7\).*\(32, 3, 7, 7\)"):
         load_params(wide, path)
 
 
 def test_params_round_trip_gives_identical_outputs(tmp_path):
-    spec = MODELS.get("googlenet-paper")
-    a = spec.create(classes=5, width=0.25)
-    initialize_random(a, seed=3, input_size=112)
+    a, b = seeded_net(5, 0.25, seed=3), seeded_net(5, 0.25, seed=4)
     path = tmp_path / "a.params"
     a.save_parameters(str(path))
-    b = spec.create(classes=5, width=0.25)
-    initialize_random(b, seed=4, input_size=112)
     x = mx.nd.random.uniform(shape=(2, 3, 112, 112))
     assert not np.allclose(a(x).asnumpy(), b(x).asnumpy())
     load_params(b, path)
