@@ -42,7 +42,7 @@ def _real_args(session: nox.Session) -> list[str]:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (no network, no GPU, no ImageNet; uses ../shared/data when present)."""
-    _install(session, "test", contrib=True)
+    _install(session, "test,bench", contrib=True)
     session.run("pytest", *(session.posargs or ["-q"]))
 
 
@@ -138,6 +138,14 @@ def report(session: nox.Session) -> None:
     """The HTML + Markdown report (paper vs reproduction) from results/ and the cached stores."""
     _install(session)
     _report(session)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Throughput against the machine's peak and peers in one run, into results/bench (~30 min on
+    2 cores; `-- --quick` for a tiny run). Extra options go to `repro bench`."""
+    _install(session, "bench")
+    session.run("repro", "bench", "--out", f"{RESULTS}/bench", *session.posargs)
 
 
 @nox.session

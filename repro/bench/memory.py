@@ -1,0 +1,47 @@
+"""Peak resident memory of a 144-crop evaluation, measured on its own process.
+
+A long benchmark process keeps MXNet's pooled memory, oneDNN primitive caches and ONNX Runtime arenas
+from earlier phases, so its own peak says little about one evaluation. Each measurement here runs
+``repro evaluate`` in a fresh interpreter and reads that child's peak RSS from ``wait4`` (Linux
+``ru_maxrss``, KiB), the same number ``/usr/bin/time -v`` prints as "Maximum resident set size".
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from repro.bench.timing import load_average
+from repro.data.labels import LabelIndex
+from repro.errors import ReproError
+from repro.models.backends import BACKENDS, parse_backend
+from repro.models.refs import ModelRef
+
+
+def evaluation_peak_rss(ref: ModelRef, index: LabelIndex, root: Path, crops: str, backend: str,
+                        batch_size: int, workers: int, work_dir: Path) -> dict:
+    """One row: peak RSS (MB) and wall time of ``repro evaluate`` over ``index`` in a new process."""
+    with tempfile.TemporaryDirectory(dir=work_dir, prefix="memory-") as tmp:
+        index_path = index.to_csv(Path(tmp) / "index.csv")
+        command = [sys.executable, "-m", "repro", "evaluate", "--index", str(index_path),
+                   "--images", str(root), "--model", ref.text, "--classes", str(ref.classes),
+                   "--width", f"{ref.width:g}", "--crop-size", str(ref.input_size), "--crops", crops,
+                   "--store", str(Path(tmp) / "store"), "--backend", backend,
+                   "--batch-size", str(batch_size), "--workers", str(workers), "--no-progress"]
+        load = load_average()
+        start = time.perf_counter()
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        error = child.stderr.read().decode(errors="replace")
+        child.stderr.close()
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise ReproError(f"memory measurement failed ({' '.join(command)}):\n{error[-2000:]}")
+    name, _ = parse_backend(backend)
+    return {"model": ref.spec_id, "backend": name, "precision": BACKENDS.get(name).precision,
+            "crops_per_image": int(crops), "images": len(index),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "process_seconds": round(seconds, 2), "load": load}

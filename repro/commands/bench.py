@@ -1,0 +1,106 @@
+"""Benchmark the harness against the machine's peak and against peers, in one run.
+
+Measures, on the same machine, models and images: the bare network (crops/s per backend and batch
+size, GFLOP/s against the measured fp32 peak), the engine end to end (images/s for 1, 10 and 144
+crops against the bare-network bound, peak RSS), peers on the single-crop task (ONNX Runtime loop,
+GluonCV-style DataLoader loop, torchvision eager and channels-last when an interpreter with torch is
+given), and, with trained members and a labelled dataset, how far bf16/int8 move the answers. Writes
+CSVs, a plot, summary.md (the README section) and manifest.json to --out; checks the targets.
+
+Examples:
+  repro bench --out results/bench                        # the full run (~30 min on 2 cores)
+  repro bench --out /tmp/b --quick                        # a tiny run: does everything, measures little
+  repro bench --member m1/model.json --member m2/model.json --agreement-data /tmp/mini
+"""
+from __future__ import annotations
+
+NAME = "bench"
+HELP = "benchmark backends, the engine end to end and peers; write results/bench"
+
+
+def _counts(text: str) -> dict[str, int]:
+    from repro.errors import ReproError
+
+    try:
+        counts = {crops: int(count) for crops, _, count in (p.partition("=") for p in text.split(","))}
+    except ValueError as exc:
+        raise ReproError(f"--e2e-images {text!r}: expected CROPS=IMAGES,..., e.g. "
+                         f"1=1000,10=200,144=16") from exc
+    if "144" not in counts:
+        raise ReproError(f"--e2e-images {text!r} must include 144 (the memory check runs it)")
+    return counts
+
+
+def configure(parser) -> None:
+    import os
+
+    shared = os.environ.get("REPRO_SHARED_DATA", "../shared/data")
+    parser.add_argument("--out", default="results/bench", help="output folder (default results/bench)")
+    parser.add_argument("--images", default=f"{shared}/imagenet-samples",
+                        help="folder of JPEGs (default: %(default)s; generated images when absent)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny run: googlenet-paper at width 0.25, 64 px, 10 classes, few images")
+    parser.add_argument("--models", default="googlenet-gluoncv,googlenet-paper", help="model ids")
+    parser.add_argument("--e2e-models", default="googlenet-gluoncv",
+                        help="models timed end to end (default %(default)s; every --models is timed bare)")
+    parser.add_argument("--backends", default="mxnet,mxnet-fused,onnxruntime,mxnet-bf16,mxnet-int8",
+                        help="execution backends (default: all)")
+    parser.add_argument("--batch-sizes", default="1,8,32,64", help="bare-network batch sizes")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repetitions, bare network")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed repetitions first")
+    parser.add_argument("--seconds", type=float, default=1.0, help="length of one bare repetition")
+    parser.add_argument("--e2e-images", default="1=1000,10=200,144=16",
+                        help="images per crop scheme end to end (default %(default)s)")
+    parser.add_argument("--e2e-repeats", type=int, default=3, help="timed evaluations per scheme")
+    parser.add_argument("--e2e-batch", type=int, default=64, help="crops per forward end to end "
+                        "(rounded down to whole images, at least one)")
+    parser.add_argument("--workers", type=int, default=2, help="decode/crop threads (default 2)")
+    parser.add_argument("--prefetch", type=int, default=8, help="images decoded ahead (default 8)")
+    parser.add_argument("--peer-images", type=int, default=1000, help="images for the peers")
+    parser.add_argument("--peer-batch", type=int, default=32, help="peers' batch size (GluonCV's)")
+    parser.add_argument("--peer-repeats", type=int, default=3, help="timed passes per peer")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="compute threads for MXNet (OMP_NUM_THREADS), ONNX Runtime and torch "
+                             "(default: the CPUs this process may use)")
+    parser.add_argument("--torch-python", default=os.environ.get("REPRO_TORCH_PYTHON"),
+                        help="interpreter with torch+torchvision for the torchvision peer (default "
+                             "$REPRO_TORCH_PYTHON, else this one if it has torch)")
+    parser.add_argument("--calibration", default=None,
+                        help="int8 calibration images for the speed runs (default: --images)")
+    parser.add_argument("--member", action="append", default=[], metavar="CARD",
+                        help="trained model card for the precision-agreement check (repeatable)")
+    parser.add_argument("--agreement-data", default=None, metavar="DIR",
+                        help="labelled dataset root (val/, devkit, train/) for the agreement check")
+    parser.add_argument("--no-peak", action="store_true", help="skip the CPU peak probe")
+
+
+def run(args) -> int:
+    import os
+    import shlex
+    import sys
+    from pathlib import Path
+
+    threads = args.threads or len(os.sched_getaffinity(0))
+    if "mxnet" not in sys.modules:  # MXNet reads it once, when its OpenMP runtime starts
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")  # no log line per oneDNN graph partition
+
+    from repro.bench.run import BenchConfig, run_bench
+
+    config = BenchConfig(
+        out=Path(args.out), images=Path(args.images), models=tuple(args.models.split(",")),
+        e2e_models=tuple(args.e2e_models.split(",")),
+        backends=tuple(args.backends.split(",")),
+        batch_sizes=tuple(int(b) for b in args.batch_sizes.split(",")), repeats=args.repeats,
+        warmup=args.warmup, seconds=args.seconds, e2e_images=_counts(args.e2e_images),
+        e2e_repeats=args.e2e_repeats, e2e_batch=args.e2e_batch, workers=args.workers,
+        prefetch=args.prefetch, peer_images=args.peer_images, peer_batch=args.peer_batch,
+        peer_repeats=args.peer_repeats, threads=threads, torch_python=args.torch_python,
+        calibration=Path(args.calibration) if args.calibration else None,
+        members=tuple(args.member), agreement_data=args.agreement_data,
+        measure_peak=not args.no_peak, command=shlex.join(["repro", *sys.argv[1:]]))
+    if args.quick:
+        config = config.quick()
+    run_bench(config)
+    print((Path(args.out) / "summary.md").read_text())
+    return 0
