@@ -109,7 +109,7 @@ def _run(config: BenchConfig, out: Path, work: Path) -> dict[str, pd.DataFrame]:
     if config.images is not None and config.images.is_dir():
         root, image_note = config.images, f"{config.images} (real JPEGs)"
     else:
-        needed = max([*config.e2e_images.values(), 2 * config.e2e_images["144"], config.peer_images])
+        needed = max([*config.e2e_images.values(), 4 * config.e2e_images["144"], config.peer_images])
         root, image_note = generate_images(work / "images", needed), "generated JPEGs (no image folder)"
     refs = [parse_ref(m, classes=config.classes, width=config.width, input_size=config.input_size)
             for m in config.models]
@@ -123,11 +123,12 @@ def _run(config: BenchConfig, out: Path, work: Path) -> dict[str, pd.DataFrame]:
                         for text in texts for crops, count in config.e2e_images.items()])
     tables["end_to_end"] = _write_csv(add_bounds(tables["bare"], e2e), out / "end_to_end.csv")
     timed = next(ref for ref in refs if ref.spec_id in config.e2e_models)
-    counts = [config.e2e_images["144"]] * len(texts) + [2 * config.e2e_images["144"]]
+    # every backend at n images; the first also at 2n and 4n (flat once the prefetch window is full)
+    n = config.e2e_images["144"]
+    runs = [(text, n) for text in texts] + [(texts[0], 2 * n), (texts[0], 4 * n)]
     tables["memory"] = _write_csv(pd.DataFrame([
         evaluation_peak_rss(timed, bench_index(root, count), root, "144", text, config.e2e_batch,
-                            config.workers, work)
-        for text, count in zip(texts + texts[:1], counts)]), out / "memory.csv")
+                            config.workers, work) for text, count in runs]), out / "memory.csv")
     tables["peers"] = _write_csv(_peers(config, refs, root, tables["end_to_end"], work), out / "peers.csv")
     tables["agreement"] = _write_csv(_agreement(config, work), out / "agreement.csv")
     tables["targets"] = _write_csv(check_targets(tables["bare"], tables["end_to_end"], tables["peers"],

@@ -40,7 +40,9 @@ def configure(parser) -> None:
                         help="images per store chunk, the unit of resumption (default 64)")
     parser.add_argument("--workers", type=int, default=2, help="decode/crop threads (default 2)")
     parser.add_argument("--backend", default="mxnet",
-                        help="execution backend (default mxnet: fp32, hybridized)")
+                        help="execution backend[:key=value,...]: mxnet (default, fp32), mxnet-fused, "
+                             "mxnet-bf16, mxnet-int8:calibration=TRAIN_DIR, onnxruntime (needs the "
+                             "bench extra); all accept micro_batch=N")
     parser.add_argument("--ctx", default="cpu", help="cpu, or gpu:0,gpu:1,... (default cpu)")
     parser.add_argument("--on-error", choices=("fail", "miss"), default="fail",
                         help="unreadable images: fail (default; other images still run, exit 2 "

@@ -212,6 +212,7 @@ def evaluate(source: ImageSource, scheme: CropScheme, models: list[LoadedModel],
                 device=[str(c) for c in settings.ctx], interpolation=settings.interpolation,
                 scheme_note=scheme.note, scheme_deviation=scheme.deviation,
                 model_deviations=list(model.spec.deviations), seed=model.ref.seed,
+                backend=settings.backend,
                 wall_seconds_last_run=round(result.wall_seconds, 3),
                 forward_seconds_last_run=round(run.forward_seconds, 3),
                 failures=result.failures))
