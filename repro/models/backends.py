@@ -10,7 +10,9 @@ inside, softmax out), so they differ only in how that graph is executed:
 - ``mxnet-fused``: fp32, ``optimize_for('MKLDNN')`` (oneDNN conv+BatchNorm+ReLU and concat fusion).
 - ``mxnet-bf16``: the fused graph converted by MXNet AMP to bfloat16 (oneDNN; softmax stays fp32).
 - ``mxnet-int8``: MXNet post-training quantization (``quantize_net_v2``), calibrated on images.
-- ``onnxruntime``: the graph exported by ``mx.onnx.export_model`` and run by ONNX Runtime (fp32).
+- ``onnxruntime``: the graph exported by ``mx.onnx.export_model`` and run by ONNX Runtime (fp32);
+  the only backend for ``onnx:`` references (ONNX files run as they are, their input convention
+  applied before the graph: :mod:`repro.models.onnx_model`).
 
 A backend is named by id, optionally with options: ``NAME:key=value,key=value`` (e.g.
 ``mxnet-int8:calibration=/data/train,calibration_images=256``); :data:`BACKENDS` lists each
@@ -210,6 +212,10 @@ def _onnxruntime(model: LoadedModel, ctxs: tuple, batch_shape: tuple[int, ...],
     _single_cpu(ctxs, "onnxruntime")
     if not threads.isdigit():
         raise ReproError(f"onnxruntime: threads must be a non-negative integer, not {threads!r}")
+    if model.onnx is not None:
+        from repro.models.onnx_model import onnx_predictor
+
+        return onnx_predictor(model.onnx, int(threads))
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = int(threads)  # 0: ONNX Runtime's default, one per physical core
@@ -296,6 +302,9 @@ def build_predictor(model: LoadedModel, backend: str, ctxs: tuple,
     if batch_shape[-1] != 3 or len(batch_shape) != 4:
         raise ReproError(f"batches are (N, C, C, 3) uint8 crops, not {batch_shape}")
     spec = BACKENDS.get(name)
+    if model.onnx is not None and name != "onnxruntime":
+        raise ReproError(f"model {model.ref.text} is an ONNX file: run it with --backend onnxruntime "
+                         f"(not {name})")
     for package in spec.requires:
         try:
             __import__(package)
