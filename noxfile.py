@@ -42,7 +42,7 @@ def _real_args(session: nox.Session) -> list[str]:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (no network, no GPU, no ImageNet; uses ../shared/data when present)."""
-    _install(session, "test,bench", contrib=True)
+    _install(session, "test,bench,canary", contrib=True)
     session.run("pytest", *(session.posargs or ["-q"]))
 
 
