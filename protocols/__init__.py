@@ -1,1 +1,7 @@
-"""The paper's procedures as small declarative modules: tables, crop schemes, ensembles, training, datasets."""
+"""The paper's procedures as small declarative, registered data: crop schemes, training recipes and
+the ensemble plan, the detection protocol, the datasets, and the paper's Tables 1-5 (``paper``) with
+the writers that put them beside measured values. Importing this package registers all of them in
+the engine's registries (:mod:`repro.engine.crops`, :mod:`repro.train.recipe`, :mod:`repro.detect.specs`,
+:mod:`repro.data.datasets`, :mod:`repro.tables`)."""
+from protocols import (architecture, classification, datasets, detection, detection_tables, multicrop,  # noqa: F401
+                       tables, training)

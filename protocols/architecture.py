@@ -1,12 +1,15 @@
-"""Table 1 reproduced from the code: the counted network beside the paper's printed values."""
+"""Table 1 reproduced from the code: the counted network beside the paper's printed values; registered as
+table ``1`` (`repro table 1`, `repro arch`)."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import pandas as pd
 
 from protocols import paper
-from repro.models.counting import count_rows
-from repro.models.specs import MODELS
-from repro.models.weights import initialize_random
+from repro.atomic import write_text
+from repro.errors import ReproError
+from repro.tables import TABLES, TableOutput, TableWriter
 
 VARIANTS = {"paper": "googlenet-paper", "gluoncv": "googlenet-gluoncv"}
 COLUMNS = ["layer", "output", "params", "macs", "paper_params", "paper_ops", "paper_output",
@@ -19,6 +22,10 @@ def table1(model_id: str, input_size: int = 224) -> pd.DataFrame:
     ``params_diff``/``macs_diff`` are counted minus printed; ``inconsistent`` marks the rows where the
     paper's printed numbers disagree with its own widths (``protocols.paper.TABLE1_INCONSISTENT``).
     """
+    from repro.models.counting import count_rows  # MXNet: imported when a table is made, not at registration
+    from repro.models.specs import MODELS
+    from repro.models.weights import initialize_random
+
     spec = MODELS.get(model_id)
     net = spec.create(classes=1000, width=1.0, aux=False)
     initialize_random(net, seed=0, input_size=input_size)
@@ -59,6 +66,8 @@ def _human(value) -> str:
 
 def to_markdown(frame: pd.DataFrame, model_id: str) -> str:
     """Table 1 as Markdown: counted vs printed with differences, totals and the paper's notes."""
+    from repro.models.specs import MODELS
+
     spec = MODELS.get(model_id)
     view = pd.DataFrame({
         "layer": frame["layer"], "output": frame["output"],
@@ -84,3 +93,36 @@ def to_markdown(frame: pd.DataFrame, model_id: str) -> str:
         lines += ["", "Deviations of this model from the paper:", ""]
         lines += [f"- {d}" for d in spec.deviations]
     return "\n".join(lines) + "\n"
+
+
+def _summary(frame: pd.DataFrame, model_id: str, input_size: int) -> str:
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 40):
+        lines = [frame.drop(columns=["note"]).to_string(index=False)]
+    total = totals(frame)
+    lines.append(f"\n{model_id}: {total['params']:,} parameters, {total['macs'] / 1e9:.3f} G multiply-adds "
+                 f"at {input_size}x{input_size}")
+    lines += [f"note ({layer}): {note}" for layer, note in zip(frame["layer"], frame["note"]) if note]
+    return "\n".join(lines)
+
+
+def write_table1(variant: str = "paper", input_size: int = 224, out: Path | None = None,
+                 csv: Path | None = None, markdown: Path | None = None) -> TableOutput:
+    """Table 1 of ``variant`` (a key of :data:`VARIANTS`): to ``csv`` / ``markdown``, or with ``out``
+    to ``table1_architecture[_<variant>].csv`` and ``.md`` there; the summary is the counted table."""
+    if variant not in VARIANTS:
+        raise ReproError(f"--variant {variant!r}: choose one of {', '.join(VARIANTS)}")
+    model_id = VARIANTS[variant]
+    frame = table1(model_id, input_size)
+    if out is not None:
+        stem = Path(out) / ("table1_architecture" + ("" if variant == "paper" else f"_{variant}"))
+        csv, markdown = csv or stem.with_suffix(".csv"), markdown or stem.with_suffix(".md")
+    paths = []
+    if csv:
+        paths.append(write_text(csv, frame.to_csv(index=False)))
+    if markdown:
+        paths.append(write_text(markdown, to_markdown(frame, model_id)))
+    return TableOutput(tuple(paths), _summary(frame, model_id, input_size))
+
+
+TABLES.register("1", TableWriter("1", "Table 1 counted from the Gluon graph", write_table1,
+                                 ("variant", "input_size", "out", "csv", "markdown")))

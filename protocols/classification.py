@@ -1,50 +1,47 @@
-"""Tables 2 and 3 and the error-vs-cost and crop-count curves, derived from stores.
+"""Tables 2 and 3 measured from stores, beside the paper's, with the plots and the ablation.
 
 Table 3's rows are (models, crops) in {1, K} x {1, 10, 144}, K = number of members available (the
 paper has 7; fewer are reported plainly). The single-model rows use the first member. Each row has
 measured top-5 and top-1 error with exact 95% intervals, the paper's value beside it, and McNemar's
-paired test against the base row (1 model, 1 crop) on the same images.
+paired test against the base row (1 model, 1 crop) on the same images (rows computed by
+:mod:`repro.engine.derive`). Registered as tables ``2`` and ``3`` of :data:`repro.tables.TABLES`.
 """
 from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from protocols import paper
-from protocols.ensemble import Members, combine
-from repro.metrics.classification import error_rate, mcnemar, topk_correct
+from protocols.tables import write_paper_table
+from repro.atomic import write_text
+from repro.errors import ReproError
+from repro.tables import TABLES, TableOutput, TableWriter
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from repro.engine.members import Members
 
 TABLE3_CROPS = (1, 10, 144)
 PAPER_MODELS = 7
 
 
-def _row(members: Members, models: int, crops: int, rule: str, labels: np.ndarray, base) -> dict:
-    probs, valid = combine(members, crops, rule, count=models)
-    top5 = topk_correct(probs, labels, 5, valid)
-    top1 = topk_correct(probs, labels, 1, valid)
-    e5, e1 = error_rate(top5), error_rate(top1)
-    (l5, h5), (l1, h1) = e5.interval(), e1.interval()
-    test = mcnemar(base, top5) if base is not None else {"p_value": float("nan")}
-    return {"models": models, "crops": crops, "cost": models * crops, "top5_err": e5.rate,
-            "top5_ci_low": l5, "top5_ci_high": h5, "top1_err": e1.rate, "top1_ci_low": l1,
-            "top1_ci_high": h1, "n_images": int(valid.size), "n_evaluated": int(valid.sum()),
-            "p_vs_base": test["p_value"], "_top5": top5}
-
-
 def table3(members: Members, rule: str = "mean") -> pd.DataFrame:
     """Our Table 3 beside the paper's, one row per (models, crops) the stores can give."""
-    labels = np.asarray(members.index.class_indices)
+    from repro.engine.derive import error_row  # scipy: imported when a table is made, not at registration
+
     crop_counts = [c for c in TABLE3_CROPS if all(
         f"mean-{c}" in s.spec.reductions for s in members.stores)]
     model_counts = sorted({1, len(members.stores)})
     rows, base = [], None
     for models in model_counts:
         for crops in crop_counts:
-            row = _row(members, models, crops, rule, labels, base)
+            row, top5 = error_row(members, models, crops, rule, base)
             if base is None:
-                base = row["_top5"]
+                base = top5
             rows.append(row)
-    frame = pd.DataFrame(rows).drop(columns="_top5")
+    frame = pd.DataFrame(rows)
     frame["vs_base"] = frame["top5_err"] - frame["top5_err"].iloc[0]
     paper3 = paper.TABLE3.set_index(["models", "crops"])
     frame["paper_models"] = [PAPER_MODELS if m > 1 else 1 for m in frame["models"]]
@@ -81,32 +78,6 @@ def table2(frame: pd.DataFrame, label: str, dataset: str) -> pd.DataFrame:
     return pd.concat([paper.TABLE2.astype({"year": str}), ours], ignore_index=True)
 
 
-def crop_curve(members: Members, rule: str = "mean") -> pd.DataFrame:
-    """Top-5/top-1 error of the first member and of the ensemble against the number of crops."""
-    labels = np.asarray(members.index.class_indices)
-    op = "mean-" if rule == "mean" else "max-"
-    counts = sorted({int(r.split("-")[1]) for r in members.stores[0].spec.reductions
-                     if r.startswith(op)} | {1})
-    rows = []
-    for models in sorted({1, len(members.stores)}):
-        for crops in counts:
-            probs, valid = combine(members, crops, rule, count=models)
-            rows.append({"models": models, "crops": crops,
-                         "top5_err": error_rate(topk_correct(probs, labels, 5, valid)).rate,
-                         "top1_err": error_rate(topk_correct(probs, labels, 1, valid)).rate})
-    return pd.DataFrame(rows)
-
-
-def ensemble_size_curve(members: Members, crops: int, rule: str = "mean") -> pd.DataFrame:
-    """Top-5/top-1 error against the number of members 1..K (members in store order)."""
-    labels = np.asarray(members.index.class_indices)
-    rows = []
-    for models in range(1, len(members.stores) + 1):
-        probs, valid = combine(members, crops, rule, count=models)
-        rows.append({"models": models, "crops": crops,
-                     "top5_err": error_rate(topk_correct(probs, labels, 5, valid)).rate,
-                     "top1_err": error_rate(topk_correct(probs, labels, 1, valid)).rate})
-    return pd.DataFrame(rows)
 
 
 def table3_markdown(frame: pd.DataFrame, dataset: str, notes: list[str]) -> str:
@@ -138,3 +109,61 @@ def table3_markdown(frame: pd.DataFrame, dataset: str, notes: list[str]) -> str:
               ""]
     lines += [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n"
+
+
+def write_measured(out: Path, store: Path, models: str | None = None, combine: str = "mean",
+                   dataset_name: str = "the evaluated dataset", notes: tuple[str, ...] = ()) -> TableOutput:
+    """Tables 2-3 measured from ``store``, the top-5-vs-cost plot, the crop-count and ensemble-size
+    curves and the max-over-crops ablation, into ``out``; nothing runs a network."""
+    from repro.engine.derive import crop_curve, ensemble_size_curve
+    from repro.engine.members import open_members
+    from repro.report import plots  # matplotlib: imported when a table is made, not at registration
+
+    out = Path(out)
+    members = open_members(store, models.split(",") if models else None)
+    spec = members.stores[0].spec
+    notes = list(notes) + [paper.PROTOCOL_NOTES["10-crop"]]
+    if spec.crop_size != 224:
+        notes.append(f"crops are {spec.crop_size}px ({spec.scheme_id}); the paper's are 224px")
+    frame = table3(members, combine)
+    paths = [write_text(out / "table3_classification.csv", frame.to_csv(index=False)),
+             write_text(out / "table3_classification.md", table3_markdown(frame, dataset_name, notes))]
+    t2 = table2(frame, "this reproduction", dataset_name)
+    paths.append(write_text(out / "table2_classification_ilsvrc.csv", t2.to_csv(index=False)))
+    paths.append(write_text(out / "table2_classification_ilsvrc.md",
+                            "# Table 2 — ILSVRC classification (top-5 error), with this run's best row\n\n"
+                            + t2.to_markdown(index=False) + "\n\nThe last row is measured on "
+                            + f"{dataset_name}; the others are the paper's, on ILSVRC 2012 test/val.\n"
+                            + "".join(f"- {n}\n" for n in notes)))
+    paper_points = paper.TABLE3.assign(top5_err=paper.TABLE3["top5_err_pct"] / 100)
+    paths += plots.error_vs_cost(frame, paper_points, out / "fig_top5_vs_cost", f"ours ({dataset_name})")
+    curve = crop_curve(members, combine)
+    paths += plots.curve(curve, "crops", out / "fig_error_vs_crops", "Error vs crops (scale order)", "crops")
+    if len(members.stores) > 1:
+        sizes = ensemble_size_curve(members, max(curve["crops"]), combine)
+        paths += plots.curve(sizes, "models", out / "fig_error_vs_models", "Error vs ensemble size",
+                             "models", group="crops")
+    ablation = pd.concat([table3(members, rule).assign(rule=rule) for rule in ("mean", "max-mean")])
+    ablation = ablation[ablation["crops"] > 1][["rule", "models", "crops", "top5_err", "top1_err"]]
+    paths.append(write_text(out / "ablation_mean_vs_max.csv", ablation.to_csv(index=False)))
+    summary = frame[["models", "crops", "cost", "top5_err", "top1_err", "paper_top5_err",
+                     "n_evaluated"]].to_string(index=False)
+    return TableOutput(tuple(paths), f"{summary}\nwrote Tables 2-3, plots and the mean-vs-max ablation to {out}")
+
+
+def _writer(number: int):
+    def write(out: Path, store: Path | None = None, **options) -> TableOutput:
+        if store is not None:
+            return write_measured(out, store, **options)
+        if options:
+            flags = ", ".join("--" + k.replace("_", "-") for k in sorted(options))
+            raise ReproError(f"{flags} go with --store (measured rows); without it table {number} is "
+                             f"the paper's printed values")
+        return write_paper_table(number, out)
+    return write
+
+
+for _number in (2, 3):
+    TABLES.register(str(_number), TableWriter(
+        str(_number), f"Table {_number}: the paper's values, or measured from a store with --store",
+        _writer(_number), ("out", "store", "models", "combine", "dataset_name", "notes")))

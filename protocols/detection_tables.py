@@ -2,20 +2,20 @@
 
 Our rows sit beside the paper's (``source`` column) and every file carries the data caveat: the
 mini-ILSVRC is synthetic, and even real runs score val2 (R-CNN's half of DET val), not the test set of
-the paper's tables.
+the paper's tables. Registered as table ``detection`` (`repro detect tables`).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from protocols import paper
-from protocols.detection import DEVIATIONS, PAPER_PROPOSAL_FACTS, PROPOSAL_SETS
+from protocols.detection import DEVIATIONS, PAPER_PROPOSAL_FACTS
 from repro.atomic import write_text
-from repro.report.plots import save_figure
+from repro.detect.specs import PROPOSAL_SETS
+from repro.tables import TABLES, TableOutput, TableWriter
 
 PAPER_SOURCE = "paper (ILSVRC 2014 DET test)"
 BASELINE_SET = "rcnn"
@@ -149,6 +149,10 @@ def write_tables(results: dict, out: str | Path) -> list[Path]:
 
 def per_class_ap_plot(results: dict, stem: str | Path) -> list[Path]:
     """AP per class of the single model and the ensemble (classes by ensemble AP); PNG, SVG, CSV."""
+    import matplotlib.pyplot as plt  # imported when a plot is drawn, not at registration
+
+    from repro.report.plots import save_figure
+
     data = pd.DataFrame(results["per_class"]).sort_values(["ap_ensemble", "class_id"],
                                                           ascending=[False, True], na_position="last")
     data["note"] = caveat(results)
@@ -171,3 +175,16 @@ def per_class_ap_plot(results: dict, stem: str | Path) -> list[Path]:
     ax.set_title(f"Per-class detection AP ({results['dataset']} {results['eval_split']}){synthetic}",
                  fontsize=9)
     return save_figure(fig, data, stem)
+
+
+def write_detection_tables(out: Path, run: Path) -> TableOutput:
+    """Tables 4-5, the proposal table and the per-class AP plot of the detection run in ``run``."""
+    from repro.detect.run import read_results  # MXNet: imported when the tables are made
+
+    paths = write_tables(read_results(run), out)
+    return TableOutput(tuple(paths), "\n".join(f"wrote {p}" for p in paths))
+
+
+TABLES.register("detection", TableWriter(
+    "detection", "Tables 4-5, proposals and per-class AP of a `repro detect run` output",
+    write_detection_tables, ("out", "run")))

@@ -6,6 +6,7 @@ import importlib
 import pkgutil
 import sys
 
+import protocols  # noqa: F401  (registers the paper's crop schemes, recipes, protocols and tables)
 from repro import __version__, commands
 from repro.errors import ReproError
 

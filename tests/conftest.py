@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+import protocols  # noqa: F401  (the paper's registrations, as the CLI makes them)
+
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("REPRO_SHARED_DATA", PROJECT.parent / "shared" / "data"))
 

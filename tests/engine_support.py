@@ -6,7 +6,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from repro.data.labels import LabelIndex
+from repro.data.ilsvrc.labels import LabelIndex
 
 CLASSES, WIDTH, CROP = 5, 0.125, 64
 WNIDS = ["n01440764", "n01443537", "n01484850", "n01491361", "n01494475"]

@@ -18,9 +18,9 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from protocols.multicrop import get_scheme
+from repro.engine.crops import get_scheme
 from repro.bench.images import generate_images
-from repro.data.labels import LabelIndex
+from repro.data.ilsvrc.labels import LabelIndex
 from repro.engine.evaluate import EvaluationSettings, ImageSource, evaluate
 from repro.engine.store import ModelStore
 from repro.errors import ReproError

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from repro.data.det import (DetClass, DetMeta, load_det_meta, read_annotation, read_annotations,
+from repro.data.ilsvrc.det import (DetClass, DetMeta, load_det_meta, read_annotation, read_annotations,
                             read_blacklist, read_image_list, remap_blacklist)
 from repro.errors import ReproError
 

@@ -13,7 +13,7 @@ import pytest
 from test_det_data import DEVKIT, parse_val2, write_meta, write_xml  # tests/ is on sys.path
 
 from repro.cli import main
-from repro.data.det import (Blacklist, ImageAnnotation, load_det_meta, read_annotations, read_blacklist,
+from repro.data.ilsvrc.det import (Blacklist, ImageAnnotation, load_det_meta, read_annotations, read_blacklist,
                             read_image_list)
 from repro.errors import ReproError
 from repro.metrics import det_eval

@@ -14,15 +14,14 @@ import numpy as np
 import pytest
 from conftest import shared_path  # tests/ is on sys.path
 
-from protocols.detection import (DETECTION_PROTOCOLS, LEARNED_PROPOSALS, PROPOSAL_SETS, SELECTIVE_SEARCH,
-                                 FineTuneSpec, LearnedProposalSpec, ProposalSetSpec, RegionWarpSpec,
-                                 SelectiveSearchSpec)
+from protocols.detection import RCNN_FAST, RCNN_FINETUNE, RCNN_WARP
+from repro.detect.specs import DETECTION_PROTOCOLS, LEARNED_PROPOSALS, PROPOSAL_SETS, SELECTIVE_SEARCH, ProposalSetSpec
 from repro.cli import main
 from repro.data.decode import decode_image
-from repro.data.det import ImageAnnotation, read_image_list
-from repro.data.mini import generate
-from repro.data.mini_config import MiniConfig
-from repro.data.mini_layout import MINI_DET_LAYOUT
+from repro.data.ilsvrc.det import ImageAnnotation, read_image_list
+from repro.data.mini.generate import generate
+from repro.data.mini.config import MiniConfig
+from repro.data.mini.layout import MINI_DET_LAYOUT
 from repro.detect.backbone import FeatureTrunk, replace_classifier
 from repro.detect.boxes import covered, iou_matrix
 from repro.detect.dataset import open_det_data, split_lists
@@ -41,10 +40,10 @@ from repro.metrics.det_eval import DetGroundTruth, evaluate, load_submission
 from repro.models.specs import MODELS
 from repro.models.weights import initialize_random
 
-FAST_SS = SelectiveSearchSpec(id="test-fast", version=1, ks=(300,), color_spaces=("hsv",),
-                              strategies=(("color", "size", "fill"),), canonical_width=None)
-TINY_HEAD = LearnedProposalSpec(id="test-head", version=1, image_size=96, iterations=3, batch_size=4,
-                                top_k=20)
+FAST_SS = dataclasses.replace(RCNN_FAST, id="test-fast", ks=(300,), color_spaces=("hsv",),
+                              strategies=(("color", "size", "fill"),), canonical_width=None, note="")
+TINY_HEAD = dataclasses.replace(LEARNED_PROPOSALS.get("multibox-head"), id="test-head", image_size=96,
+                                iterations=3, batch_size=4, top_k=20, note="")
 if "test-fast" not in SELECTIVE_SEARCH:
     SELECTIVE_SEARCH.register("test-fast", FAST_SS)
     LEARNED_PROPOSALS.register("test-head", TINY_HEAD)
@@ -52,7 +51,7 @@ if "test-fast" not in SELECTIVE_SEARCH:
     PROPOSAL_SETS.register("test-both", ProposalSetSpec("test-both", 1, "test-fast", "test-head"))
 TINY_PROTOCOL = dataclasses.replace(
     DETECTION_PROTOCOLS.get("mini"), id="test", proposals="test-both", baseline_proposals=("test-ss",),
-    finetune=FineTuneSpec(batch_size=16, iterations=3, background_per_image=8))
+    finetune=dataclasses.replace(RCNN_FINETUNE, batch_size=16, iterations=3, background_per_image=8))
 if "test" not in DETECTION_PROTOCOLS:
     DETECTION_PROTOCOLS.register("test", TINY_PROTOCOL)
 WIDTH, INPUT = 0.125, 64
@@ -69,7 +68,7 @@ def test_warp_inside_the_image_by_hand():
     # box x 10..109, y 20..69 (0-based inclusive); R-CNN, 1-based: (11, 21, 110, 70), C 224, p 16:
     # scale 224/192 = 7/6, half sizes 50 and 25, centre (61, 46); context box
     # x: round(61 -+ 58.33) = 3, 119; y: round(46 -+ 29.17) = 17, 75 -> 0-based half-open x 2:119, y 16:75
-    plan = plan_warp(np.array([[10, 20, 109, 69]]), width, height, 224, RegionWarpSpec().padding(224))
+    plan = plan_warp(np.array([[10, 20, 109, 69]]), width, height, 224, RCNN_WARP.padding(224))
     assert plan.source.tolist() == [[2, 16, 119, 75]]
     assert plan.target.tolist() == [[0, 0, 224, 224]]
     crop = warp_regions(image, np.array([[10, 20, 109, 69]]), 224, 16.0, np.array([1, 2, 3], np.uint8))[0]
@@ -121,7 +120,7 @@ def test_coverage_uses_inclusive_pixels_on_hand_made_boxes():
 def test_label_regions_by_iou_thresholds():
     annotation = ImageAnnotation("x", 100, 100, ("n1",), np.array([2]), np.array([[0, 0, 9, 9]]))
     proposals = np.array([[0, 0, 9, 19], [0, 0, 9, 30], [20, 20, 40, 40]])  # IoU 0.5, 100/310, 0
-    boxes, labels = label_regions(proposals, annotation, FineTuneSpec())
+    boxes, labels = label_regions(proposals, annotation, RCNN_FINETUNE)
     assert boxes.tolist() == [[0, 0, 9, 9], [0, 0, 9, 19], [20, 20, 40, 40]]
     assert labels.tolist() == [2, 2, 0]
 

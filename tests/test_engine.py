@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 from protocols.classification import table3
-from protocols.ensemble import combine, open_members
-from protocols.multicrop import extract_crops, get_scheme
-from protocols.reductions import reductions_for
+from repro.engine.members import combine, open_members
+from repro.engine.crops import extract_crops, get_scheme
+from repro.engine.reductions import reductions_for
 from repro.cli import main
 from repro.data.decode import decode_image
-from repro.data.labels import LabelIndex
+from repro.data.ilsvrc.labels import LabelIndex
 from repro.engine.evaluate import EvaluationSettings, ImageSource, evaluate
 from repro.engine.store import ModelStore, list_models
 from repro.errors import ReproError
@@ -205,7 +205,7 @@ def test_unreadable_image_fails_naming_it_and_miss_mode_counts_it(tmp_path, caps
 
 
 def test_submission_lists_ilsvrc_ids_of_the_top5(tmp_path, shared_data):
-    from repro.data.cls_classes import read_meta
+    from repro.data.ilsvrc.classes import read_meta
 
     meta_path = shared_data("ilsvrc2014-devkit", "data", "meta_clsloc.mat")
     data = tmp_path / "data"

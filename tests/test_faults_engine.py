@@ -17,7 +17,7 @@ from PIL import Image
 
 from engine_support import cli_args, make_dataset
 from repro.cli import main
-from repro.data.labels import LabelIndex
+from repro.data.ilsvrc.labels import LabelIndex
 from repro.engine.store import ModelStore, list_models
 
 pytestmark = pytest.mark.faults

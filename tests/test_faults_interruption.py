@@ -178,8 +178,8 @@ def detection(tmp_path_factory):
     """The tiny mini-ILSVRC DET set, two fine-tuned region classifiers and an uninterrupted run."""
     from test_detection import TINY_PROTOCOL, _classification_card
 
-    from repro.data.mini import generate
-    from repro.data.mini_config import MiniConfig
+    from repro.data.mini.generate import generate
+    from repro.data.mini.config import MiniConfig
     from repro.detect.dataset import open_det_data
     from repro.detect.run import RunSettings, finetune_members
 

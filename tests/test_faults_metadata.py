@@ -14,7 +14,7 @@ import pytest
 from engine_support import cli_args, make_dataset
 
 from repro.cli import main
-from repro.data.labels import LabelIndex
+from repro.data.ilsvrc.labels import LabelIndex
 from repro.engine.store import list_models
 from repro.models.refs import load_model, parse_ref
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_det_data import toy_meta, write_xml  # tests/ is on sys.path
 
-from repro.data.det import ImageAnnotation, read_annotation
+from repro.data.ilsvrc.det import ImageAnnotation, read_annotation
 from repro.errors import ReproError
 from repro.metrics.det_eval import Detections, DetGroundTruth, evaluate, load_submission
 

@@ -28,11 +28,12 @@ import pytest
 from scipy.stats import binomtest
 
 from repro.cli import main
-from repro.data.cls_classes import read_meta
-from repro.data.cls_formats import read_devkit
-from repro.data.det import load_det_meta, read_annotations, read_image_list
-from repro.data.labels import LabelIndex
-from repro.data.mini_layout import CLS_LAYOUT, MINI_DET_LAYOUT
+from repro.data.ilsvrc.classes import read_meta
+from repro.data.ilsvrc.formats import read_devkit
+from repro.data.ilsvrc.det import load_det_meta, read_annotations, read_image_list
+from repro.data.ilsvrc.labels import LabelIndex
+from repro.data.ilsvrc.layout import CLS_LAYOUT
+from repro.data.mini.layout import MINI_DET_LAYOUT
 from repro.engine.store import ModelStore, list_models
 from repro.report.build import build_report
 from repro.report.data_identity import DataRoot, identify_classification

@@ -3,6 +3,7 @@ be deterministic, resumable after SIGKILL and evaluable through their model card
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import signal
 import subprocess
@@ -16,9 +17,9 @@ import numpy as np
 import pytest
 from mxnet.gluon import nn
 
-from protocols.training import ENSEMBLES, RECIPES, SAMPLINGS, Photometric, SamplingSpec
+from repro.train.recipe import ENSEMBLES, RECIPES, SAMPLINGS, Photometric, SamplingSpec
 from repro.cli import main
-from repro.data.mini import MiniConfig, generate
+from repro.data.mini.generate import MiniConfig, generate
 from repro.errors import ReproError
 from repro.models.refs import load_model, parse_ref
 from repro.train.augment import distort_colours, patch_box, sample_patch
@@ -68,7 +69,7 @@ def test_patches_respect_the_area_and_aspect_ranges_or_fall_back_to_the_whole_im
             continue
         assert 0.08 * 0.97 <= w * h / (width * height) <= 1.0
         assert 3 / 4 - 0.02 <= w / h <= 4 / 3 + 0.02
-    impossible = SamplingSpec(id="t", version=1, area=(1.0, 1.0), aspect=(2.0, 2.0))
+    impossible = dataclasses.replace(spec, id="t", area=(1.0, 1.0), aspect=(2.0, 2.0))
     assert patch_box(50, 50, impossible, rng) == (0, 0, 50, 50)
 
 

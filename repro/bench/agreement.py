@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from protocols.multicrop import CROPS_144
-from protocols.reductions import reduction_name
-from repro.data.cls_classes import read_meta
-from repro.data.cls_formats import read_devkit
-from repro.data.mini_layout import CLS_LAYOUT
+from repro.engine.crops import get_scheme
+from repro.engine.reductions import reduction_name
+from repro.data.ilsvrc.classes import read_meta
+from repro.data.ilsvrc.formats import read_devkit
+from repro.data.ilsvrc.layout import CLS_LAYOUT
 from repro.engine.evaluate import EvaluationSettings, ImageSource, evaluate
 from repro.engine.store import ModelStore
 from repro.errors import ReproError
@@ -34,7 +34,7 @@ COLUMNS = ("backend", "reference", "member", "crops", "images", "top1_agreement"
 def _probabilities(refs: list[ModelRef], source: ImageSource, settings: EvaluationSettings,
                    work_dir: Path) -> dict[tuple[str, int], np.ndarray]:
     """{(member, crops): (images, classes) probabilities} of one backend, via the engine."""
-    scheme = CROPS_144.for_crop_size(refs[0].input_size)
+    scheme = get_scheme("144").for_crop_size(refs[0].input_size)
     found = {}
     with tempfile.TemporaryDirectory(dir=work_dir, prefix="agreement-") as store:
         evaluate(source, scheme, [load_model(ref) for ref in refs], store, settings)

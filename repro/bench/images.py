@@ -7,8 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from repro.data.cls_formats import read_unlabelled
-from repro.data.labels import LabelIndex
+from repro.data.ilsvrc.formats import read_unlabelled
+from repro.data.ilsvrc.labels import LabelIndex
 from repro.errors import ReproError
 
 # (width, height) of common ILSVRC2012 validation images: 500x375 landscape dominates.

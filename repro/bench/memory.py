@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from repro.bench.timing import load_average
-from repro.data.labels import LabelIndex
+from repro.data.ilsvrc.labels import LabelIndex
 from repro.errors import ReproError
 from repro.models.backends import BACKENDS, parse_backend
 from repro.models.refs import ModelRef

@@ -20,11 +20,11 @@ import mxnet as mx
 import numpy as np
 from mxnet.gluon.data.vision import transforms
 
-from protocols.multicrop import CROPS_1, extract_crops
+from repro.engine.crops import extract_crops, get_scheme
 from repro.bench import torch_peer
 from repro.bench.timing import Timing, measure_rate
 from repro.data.decode import decode_image
-from repro.data.labels import LabelIndex
+from repro.data.ilsvrc.labels import LabelIndex
 from repro.errors import ReproError
 from repro.models.backends import build_predictor
 from repro.models.refs import ModelRef, load_model
@@ -40,7 +40,7 @@ def onnxruntime_loop(ref: ModelRef, index: LabelIndex, root: Path, batch: int, t
     """ONNX Runtime on the exported classifier; decode and crop in the same thread, then run."""
     predict = build_predictor(load_model(ref), f"onnxruntime:threads={threads}", (mx.cpu(),),
                               (batch, ref.input_size, ref.input_size, 3))
-    scheme = CROPS_1.for_crop_size(ref.input_size)
+    scheme = get_scheme("1").for_crop_size(ref.input_size)
     paths = [root / name for name in index.filenames]
 
     def run() -> int:
@@ -77,7 +77,7 @@ def gluoncv_loop(ref: ModelRef, index: LabelIndex, root: Path, batch: int, worke
                          f"{model.spec.channel_order}")
     net = model.net
     net.hybridize()
-    resize = CROPS_1.for_crop_size(ref.input_size).scales[0]
+    resize = get_scheme("1").for_crop_size(ref.input_size).scales[0]
     transform = transforms.Compose([
         transforms.Resize(resize, keep_ratio=True), transforms.CenterCrop(ref.input_size),
         transforms.ToTensor(),
@@ -105,7 +105,7 @@ def torchvision_peers(python: str, index: LabelIndex, root: Path, ref: ModelRef,
         command = [python, torch_peer.__file__, "--list", str(listing), "--batch", str(batch),
                    "--workers", str(workers), "--threads", str(threads), "--repeats", str(repeats),
                    "--warmup", str(warmup), "--size", str(ref.input_size),
-                   "--resize", str(CROPS_1.for_crop_size(ref.input_size).scales[0])]
+                   "--resize", str(get_scheme("1").for_crop_size(ref.input_size).scales[0])]
         if channels_last:
             command.append("--channels-last")
         done = subprocess.run(command, capture_output=True, text=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from protocols.multicrop import get_scheme
+from repro.engine.crops import get_scheme
 from repro.atomic import write_text
 from repro.bench import peers
 from repro.bench.agreement import COLUMNS as AGREEMENT_COLUMNS, agreement

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from protocols.multicrop import CROPS_144
-from protocols.reductions import reductions_for
+from repro.engine.crops import get_scheme
+from repro.engine.reductions import reductions_for
 
 E2E_BOUND_FRACTION = 0.90
 PEAK_FRACTION = 0.80
@@ -96,7 +96,7 @@ def check_targets(bare: pd.DataFrame, e2e: pd.DataFrame, peers: pd.DataFrame,
                          f"{row['top1_agreement']:.4f}, top-5 {row['top5_agreement']:.4f}, top-1 err "
                          f"{row['fp32_top1_err']:.4f} -> {row['mode_top1_err']:.4f}, top-5 err "
                          f"{row['fp32_top5_err']:.4f} -> {row['mode_top5_err']:.4f}"))
-    kept = [r.name for r in reductions_for(CROPS_144)]
+    kept = [r.name for r in reductions_for(get_scheme("144"))]
     rows.append(_row("Table 3: 144 forward passes per image per model", "all", 144, "144",
                      {"mean-1", "mean-10", "mean-144"} <= set(kept),
                      f"one crops-144 pass stores {', '.join(kept)}"))

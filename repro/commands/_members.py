@@ -14,6 +14,6 @@ def add_member_arguments(parser, default_crops: int = 144) -> None:
 
 def members_from_args(args):
     """The checked ensemble members the options name."""
-    from protocols.ensemble import open_members
+    from repro.engine.members import open_members
 
     return open_members(args.store, args.models.split(",") if args.models else None)

@@ -20,24 +20,8 @@ def configure(parser) -> None:
 
 
 def run(args) -> int:
-    import pandas as pd
+    from repro.tables import write_table
 
-    from protocols.architecture import VARIANTS, table1, to_markdown, totals
-    from repro.atomic import write_text
-
-    model_id = VARIANTS[args.variant]
-    frame = table1(model_id, args.input_size)
-    if args.csv:
-        write_text(args.csv, frame.to_csv(index=False))
-    if args.markdown:
-        write_text(args.markdown, to_markdown(frame, model_id))
-    with pd.option_context("display.width", 200, "display.max_columns", 20,
-                           "display.max_colwidth", 40):
-        print(frame.drop(columns=["note"]).to_string(index=False))
-    total = totals(frame)
-    print(f"\n{model_id}: {total['params']:,} parameters, {total['macs'] / 1e9:.3f} G multiply-adds "
-          f"at {args.input_size}x{args.input_size}")
-    for layer, note in zip(frame["layer"], frame["note"]):
-        if note:
-            print(f"note ({layer}): {note}")
+    print(write_table("1", variant=args.variant, input_size=args.input_size, csv=args.csv,
+                      markdown=args.markdown).summary)
     return 0

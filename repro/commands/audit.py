@@ -26,20 +26,15 @@ def configure(parser) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from repro.engine.audit import audit
-    from repro.engine.store import ModelStore, list_models
+    from repro.engine.audit import audit_models
 
-    keys = args.models.split(",") if args.models else list_models(args.store)
-    failed = 0
-    for key in keys:
-        result = audit(ModelStore.open(args.store, key), Path(args.images), args.sample, args.seed,
-                       args.model, args.tolerance)
+    results = audit_models(args.store, Path(args.images), args.sample, args.seed,
+                           args.models.split(",") if args.models else None, args.model, args.tolerance)
+    for result in results:
         worst = max(result.max_abs_diff) if result.max_abs_diff else 0.0
-        verdict = "PASS" if result.passed else "FAIL"
-        print(f"{verdict} {key}: {len(result.rows)} images re-evaluated, largest difference {worst:.3g} "
-              f"(tolerance {result.tolerance:g})")
+        print(f"{'PASS' if result.passed else 'FAIL'} {result.model_key}: {len(result.rows)} images "
+              f"re-evaluated, largest difference {worst:.3g} (tolerance {result.tolerance:g})")
         for row, diff in zip(result.rows, result.max_abs_diff):
             if diff > result.tolerance:
                 print(f"  row {row}: differs by {diff:.3g}")
-        failed += not result.passed
-    return 1 if failed else 0
+    return 0 if all(result.passed for result in results) else 1

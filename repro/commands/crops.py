@@ -10,11 +10,8 @@ Crops are listed in canonical order: scale, square, kind (tl tr bl br center ful
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from pathlib import Path
-
-from repro.errors import ReproError
 
 NAME = "crops"
 HELP = "crop-scheme boxes for an image size (--json), or an image's crops as .npy (--dump)"
@@ -45,42 +42,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the boxes (table or JSON) and, with --dump, write the crops."""
-    import numpy as np
+    from repro.engine.crop_listing import list_crops
 
-    from protocols.multicrop import extract_crops, get_scheme
-
-    scheme = get_scheme(args.scheme)
-    if args.crop_size is not None:
-        scheme = scheme.for_crop_size(args.crop_size)
-    if args.dump and not args.image:
-        raise ReproError("--dump needs --image FILE: there is no image to crop with --size")
-    if args.image:
-        from repro.data.decode import decode_image
-        image = decode_image(args.image)
-        height, width = image.shape[:2]
-    else:
-        width, height = args.size
-    crops = scheme.boxes(width, height)
-
-    if args.dump:
-        array = extract_crops(image, scheme, args.interpolation)
-        try:
-            with open(args.dump, "wb") as out:  # a file object: np.save would append .npy to a bare path
-                np.save(out, array)
-        except OSError as exc:
-            raise ReproError(f"cannot write crops to {args.dump}: {exc.strerror or exc}") from exc
-    if args.json:
-        print(json.dumps([crop.as_dict() for crop in crops]))
-        return 0
-
-    print(f"{scheme.id} v{scheme.version}: {scheme.n_crops} crops of {scheme.crop_size}x{scheme.crop_size} "
-          f"from a {width}x{height} image")
-    if scheme.deviation:
-        print(f"deviation: {scheme.deviation}")
-    for i, crop in enumerate(crops):
-        print(f"{i:4d}  scale {crop.scale}  square {crop.square}  {crop.kind:6s}  "
-              f"{'mirror' if crop.mirror else '      '}  resized {crop.resized[0]}x{crop.resized[1]}  "
-              f"box {crop.box}")
-    if args.dump:
-        print(f"wrote {array.shape[0]} crops, array {list(array.shape)} uint8 RGB, to {args.dump}")
+    print(list_crops(args.scheme, args.crop_size, args.size, args.image, args.dump, args.interpolation,
+                     args.json))
     return 0

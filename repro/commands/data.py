@@ -19,7 +19,7 @@ HELP = "prepare datasets (mini: generate the synthetic mini-ILSVRC in the real l
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``mini`` sub-command and its options."""
-    from repro.data.mini_config import MiniConfig  # light: no image libraries
+    from repro.data.mini.config import MiniConfig  # light: no image libraries
 
     defaults = MiniConfig()
     sub = parser.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
@@ -41,8 +41,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Generate the mini-ILSVRC and print where it went, its size and its content hash."""
-    from repro.data.mini import generate
-    from repro.data.mini_config import MiniConfig
+    from repro.data.mini.generate import generate
+    from repro.data.mini.config import MiniConfig
 
     config = MiniConfig(seed=args.seed, classes=args.classes, train_per_class=args.train_per_class,
                         val_per_class=args.val_per_class, det_images=args.det_images)

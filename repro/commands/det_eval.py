@@ -32,82 +32,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-    import time
-    import warnings
+    from repro.metrics.det_scoring import score_submission
 
-    import pandas as pd
-
-    from repro.data.det import (load_det_meta, read_annotations, read_blacklist, read_image_list,
-                                remap_blacklist)
-    from repro.errors import ReproError
-    from repro.metrics.det_eval import (DEFINED_RULES, DetGroundTruth, UndefinedAPWarning, evaluate,
-                                        load_submission)
-    from repro.provenance import manifest, sha256_file
-
-    if args.blacklist_list and not args.blacklist:
-        raise ReproError("--blacklist-list needs --blacklist")
-    meta = load_det_meta(args.meta)
-    image_list = read_image_list(args.list)
-    started = time.perf_counter()
-    annotations = read_annotations(args.gt_dir, image_list, meta, progress=True)
-    parse_seconds = time.perf_counter() - started
-    ground_truth = DetGroundTruth.from_annotations(image_list.indexes, annotations, meta.num_classes)
-
-    blacklist, blacklist_unlisted = None, 0
-    if args.blacklist:
-        blacklist = read_blacklist(args.blacklist, meta)
-        if args.blacklist_list:
-            blacklist, blacklist_unlisted = remap_blacklist(
-                blacklist, read_image_list(args.blacklist_list), image_list)
-
-    started = time.perf_counter()
-    detections = load_submission(args.pred)
-    load_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UndefinedAPWarning)  # reported below, in the summary
-        result = evaluate(detections, ground_truth, blacklist, drop_outside=args.drop_outside)
-    score_seconds = time.perf_counter() - started
-
-    table = pd.DataFrame({"class_id": result.class_ids,
-                          "wnid": [c.wnid for c in meta.classes],
-                          "name": [c.name for c in meta.classes],
-                          "ap": result.ap, "n_pos": result.n_pos, "n_det": result.n_det})
-    args.csv.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.csv, index=False, na_rep="nan")
-    undefined = result.undefined_class_ids.tolist()
-    n_defined = meta.num_classes - len(undefined)
-    record = manifest(
-        command=NAME, map=result.map, n_classes_defined=n_defined, undefined_class_ids=undefined,
-        submission=str(args.pred), submission_sha256=sha256_file(args.pred),
-        eval_list=str(args.list), eval_list_sha256=sha256_file(args.list),
-        meta=str(args.meta), meta_sha256=sha256_file(args.meta), gt_dir=str(args.gt_dir),
-        blacklist=str(args.blacklist) if args.blacklist else None,
-        blacklist_sha256=sha256_file(args.blacklist) if args.blacklist else None,
-        blacklist_list=str(args.blacklist_list) if args.blacklist_list else None,
-        blacklist_entries_used=len(blacklist) if blacklist is not None else 0,
-        blacklist_entries_for_unlisted_images=blacklist_unlisted,
-        n_images=len(image_list), n_objects=len(ground_truth.object_class),
-        n_detections=len(detections), n_dropped_outside=result.n_dropped_outside,
-        n_ignored_blacklisted=result.n_ignored_blacklisted,
-        seconds={"parse_xml": parse_seconds, "load_submission": load_seconds, "score": score_seconds},
-        defined_rules=list(DEFINED_RULES))
-    manifest_path = args.csv.with_name(args.csv.name + ".manifest.json")
-    manifest_path.write_text(json.dumps(record, indent=2) + "\n")
-
-    print(f"{args.pred}: {len(detections)} detections; ground truth {len(image_list)} images, "
-          f"{len(ground_truth.object_class)} objects, {meta.num_classes} classes")
-    print(f"mAP {result.map:.4f} over {n_defined} classes with positives; {len(undefined)} undefined "
-          f"(no positives, AP nan, excluded from the mean)" + (f": {undefined}" if undefined else ""))
-    print(f"dropped {result.n_dropped_outside} detections outside the eval list; ignored "
-          f"{result.n_ignored_blacklisted} blacklisted detections"
-          + (f"; {blacklist_unlisted} blacklist entries name unlisted images" if args.blacklist_list
-             else ""))
-    print(f"time: parse XMLs {parse_seconds:.2f} s, load submission {load_seconds:.2f} s, "
-          f"score {score_seconds:.2f} s")
-    print(f"wrote {args.csv} and {manifest_path}")
-    print("rules defined where the devkit misbehaves:")
-    for rule in DEFINED_RULES:
-        print(f"  - {rule}")
+    scored = score_submission(args.pred, args.gt_dir, args.meta, args.list, args.csv, args.blacklist,
+                              args.blacklist_list, args.drop_outside)
+    print(scored.summary())
     return 0

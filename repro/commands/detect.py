@@ -63,35 +63,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
-    from protocols.detection import DETECTION_PROTOCOLS
-    from repro.detect.dataset import open_det_data
-    from repro.detect.run import RESULTS_NAME, RunSettings, detect, finetune_members, finetuned_outputs
-    from repro.errors import ReproError
+    from repro.detect.run import detect_step
+    from repro.tables import write_table
 
     if args.detect_command == "tables":
-        from repro.detect.tables import write_tables
-
-        path = args.run / RESULTS_NAME
-        if not path.is_file():
-            raise ReproError(f"{path} does not exist: run `repro detect run --out {args.run}` first")
-        for written in write_tables(json.loads(path.read_text()), args.out):
-            print(f"wrote {written}")
+        print(write_table("detection", out=args.out, run=args.run).summary)
         return 0
-    protocol = DETECTION_PROTOCOLS.get(args.protocol)
-    data = open_det_data(args.data, args.dataset)
-    if args.detect_command == "finetune":
-        finetune_members(data, protocol, args.members, args.out,
-                         RunSettings(args.workers, cache_dir=args.cache), count=args.ensemble_size)
-    else:
-        members, proposer = args.members, args.proposer
-        if args.finetuned:
-            if members or proposer:
-                raise ReproError("give either --finetuned or --members/--proposer, not both")
-            members, proposer = finetuned_outputs(args.finetuned)
-        if not members:
-            raise ReproError("name the region classifiers: --members CARD.json ... or --finetuned DIR")
-        detect(data, protocol, members, proposer, args.out,
-               RunSettings(args.workers, args.batch_size, cache_dir=args.cache))
+    detect_step(args.detect_command, data=args.data, dataset=args.dataset, protocol=args.protocol,
+                members=args.members, out=args.out, cache=args.cache, workers=args.workers,
+                ensemble_size=getattr(args, "ensemble_size", None), proposer=getattr(args, "proposer", None),
+                finetuned=getattr(args, "finetuned", None), batch_size=getattr(args, "batch_size", 256))
     return 0

@@ -18,7 +18,7 @@ HELP = "run models over a dataset with a crop scheme into a resumable probabilit
 
 
 def configure(parser) -> None:
-    from repro.data.dataset_args import add_dataset_arguments
+    from repro.commands._dataset import add_dataset_arguments
 
     add_dataset_arguments(parser)
     parser.add_argument("--model", action="append", required=True, metavar="REF",
@@ -54,44 +54,19 @@ def configure(parser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def parse_ctx(text: str):
-    """``cpu`` or ``gpu:0,gpu:1`` -> tuple of MXNet contexts."""
-    import mxnet as mx
-
-    from repro.errors import ReproError
-
-    contexts = []
-    for part in text.split(","):
-        kind, _, number = part.strip().partition(":")
-        if kind == "cpu":
-            contexts.append(mx.cpu())
-        elif kind == "gpu" and number.isdigit():
-            contexts.append(mx.gpu(int(number)))
-        else:
-            raise ReproError(f"--ctx {text!r}: expected cpu or gpu:N[,gpu:M...]")
-    return tuple(contexts)
-
-
 def run(args) -> int:
-    from protocols.multicrop import get_scheme
-    from repro.data.dataset_args import dataset_from_args
-    from repro.engine.evaluate import EvaluationSettings, ImageSource, evaluate, summary
+    from repro.commands._dataset import source_from_args
+    from repro.engine.evaluate import EvaluationSettings, evaluate_references, summary
     from repro.engine.store import parse_shard
-    from repro.models.refs import load_model, parse_ref
+    from repro.models.context import parse_ctx
 
-    index, image_root = dataset_from_args(args)
-    refs = [parse_ref(text, classes=args.classes, width=args.width, seed=args.seed,
-                      input_size=args.crop_size) for text in args.model]
-    scheme = get_scheme(args.crops)
-    crop_size = args.crop_size or refs[0].input_size
-    scheme = scheme.for_crop_size(crop_size)
-    ctx = parse_ctx(args.ctx)
-    models = [load_model(ref, ctx[0], allow_download=args.allow_download) for ref in refs]
+    source, images = source_from_args(args)
     settings = EvaluationSettings(
-        batch_size=args.batch_size, chunk_min_images=args.chunk_images, shard=parse_shard(args.shard), on_error=args.on_error,
-        per_crop=args.per_crop, interpolation=args.interpolation, workers=args.workers, ctx=ctx,
-        backend=args.backend,
-        progress=not args.no_progress)
-    result = evaluate(ImageSource(index, image_root), scheme, models, args.store, settings)
+        batch_size=args.batch_size, chunk_min_images=args.chunk_images, shard=parse_shard(args.shard),
+        on_error=args.on_error, per_crop=args.per_crop, interpolation=args.interpolation,
+        workers=args.workers, ctx=parse_ctx(args.ctx), backend=args.backend, progress=not args.no_progress)
+    result = evaluate_references(source, images, args.model, args.store, args.crops, settings,
+                                 crop_size=args.crop_size, classes=args.classes, width=args.width,
+                                 seed=args.seed, allow_download=args.allow_download)
     print(summary(result))
     return 0

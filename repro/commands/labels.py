@@ -17,13 +17,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from repro.errors import ReproError
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from repro.data.cls_classes import ClassList
-    from repro.data.labels import LabelIndex
 
 NAME = "labels"
 HELP = "build the canonical hashed label index (filename,wnid,class_index) from any label form"
@@ -56,58 +49,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, metavar="CSV", help="write the canonical index here")
 
 
-def _read(args: argparse.Namespace) -> tuple[LabelIndex, ClassList | None]:
-    """The index of the chosen form and its class space (None for an unlabelled split)."""
-    from repro.data import cls_formats
-    from repro.data.cls_classes import ClassList, read_class_list, read_meta
-
-    meta = read_meta(args.meta) if args.meta else None
-    classes = meta.classes if meta else read_class_list(args.synsets) if args.synsets else None
-    if args.gt:
-        if meta is None:
-            raise ReproError("--gt needs --meta META.mat: the ground truth holds ILSVRC IDs, "
-                             "not class indices")
-        pattern = {"name_pattern": args.name_pattern} if args.name_pattern else {}
-        return cls_formats.read_devkit(args.gt, meta, **pattern), classes
-    if args.caffe or args.rec:
-        if classes is None:
-            raise ReproError("--caffe and --rec hold class indices: give --meta or --synsets to name them")
-        if args.caffe:
-            return cls_formats.read_caffe(args.caffe, classes), classes
-        from repro.data.cls_recordio import read_recordio
-
-        return read_recordio(args.rec, classes, idx=args.idx, lst=args.lst), classes
-    if args.kaggle:
-        index = cls_formats.read_kaggle(args.kaggle, classes)
-        return index, ClassList.from_wnids(index.wnids, str(args.kaggle)) if classes is None else classes
-    if args.folder:
-        classes = cls_formats.folder_classes(args.folder) if classes is None else classes
-        return cls_formats.read_folder(args.folder, classes), classes
-    return cls_formats.read_unlabelled(args.unlabelled), None
-
-
 def run(args: argparse.Namespace) -> int:
     """Read, check, summarise and (with --out) write the index."""
-    from repro.data.labels import check_index, ilsvrc_expected_counts
+    from repro.data.label_sources import LabelSource, build_index
 
-    if (args.lst or args.idx) and not args.rec:
-        raise ReproError("--lst and --idx go with --rec")
-    index, classes = _read(args)
-    summary = [f"images:    {len(index)}"]
-    if index.labelled:
-        known_images, known_per_class = (None, None) if args.subset else ilsvrc_expected_counts(
-            index, len(classes))
-        check_index(index, classes, expected_classes=args.classes,
-                    expected_images=args.images if args.images is not None else known_images,
-                    per_class=args.per_class if args.per_class is not None else known_per_class)
-        counts = index.class_counts()
-        per_class = [counts.get(wnid, 0) for wnid in classes.wnids]
-        summary += [f"classes:   {len(classes)} in the class space ({classes.source}), {len(counts)} present",
-                    f"per class: {min(per_class)}..{max(per_class)} images"]
-    else:
-        summary.append("labels:    none (unlabelled split: wnid empty, class_index -1)")
-    print("\n".join(summary))
-    print(f"hash:      sha256:{index.hash}")
-    if args.out:
-        print(f"wrote:     {index.to_csv(args.out)}")
+    form = next(name for name in ("gt", "caffe", "kaggle", "folder", "rec", "unlabelled")
+                if getattr(args, name) is not None)
+    source = LabelSource(form, getattr(args, form), meta=args.meta, synsets=args.synsets, lst=args.lst,
+                         idx=args.idx, name_pattern=args.name_pattern)
+    checked = build_index(source, expected_classes=args.classes, subset=args.subset, images=args.images,
+                          per_class=args.per_class, out=args.out)
+    print("\n".join(checked.lines))
     return 0

@@ -19,7 +19,7 @@ HELP = "train one network with the paper's recipe (resumable; writes weights, mo
 
 
 def configure(parser) -> None:
-    from repro.train.options import add_training_arguments
+    from repro.commands._training import add_training_arguments
 
     add_training_arguments(parser)
     parser.add_argument("--sampling", help="sampling setting: paper, small-crops, large-crops, "
@@ -35,17 +35,13 @@ def configure(parser) -> None:
 
 def run(args) -> int:
     from repro.train.config import make_config
-    from repro.train.kvstore import create_distribution
-    from repro.train.loop import CARD, load_data, output_dir, train
+    from repro.train.runs import train_member
 
     config = make_config(args.model, args.recipe, args.sampling, width=args.width, epochs=args.epochs,
                          batch_size=args.batch_size, base_lr=args.lr, input_size=args.input_size,
                          init_seed=args.seed, data_seed=args.data_seed, name=args.name, kvstore=args.kvstore)
-    print(config.recipe.schedule.describe())
-    distribution = create_distribution(args.kvstore)
-    data = load_data(args.data, config, args.threads)
-    record = train(config, data, args.out, distribution, progress=not args.no_progress, threads=args.threads)
+    record, card = train_member(args.data, args.out, config, args.threads, progress=not args.no_progress)
     final = record["final"]
     print(f"{config.name}: Polyak val top-1/top-5 err {final['polyak_val_top1_err']:.3f}/"
-          f"{final['polyak_val_top5_err']:.3f}; model card {output_dir(args.out, distribution) / CARD}")
+          f"{final['polyak_val_top5_err']:.3f}; model card {card}")
     return 0

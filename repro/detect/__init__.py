@@ -1,4 +1,4 @@
-"""The detector of Section 8: R-CNN with GoogLeNet region classifiers (specs in :mod:`protocols.detection`).
+"""The detector of Section 8: R-CNN with GoogLeNet region classifiers (specs in :mod:`repro.detect.specs`).
 
 - :mod:`~repro.detect.boxes` — inclusive-pixel IoU (MXNet's ``box_iou``), coverage, canonical box order;
 - :mod:`~repro.detect.selective_search` — OpenCV contrib's selective search, configured as R-CNN's;

@@ -1,8 +1,8 @@
 """The detection data of a run: a DET dataset root, its classes, and R-CNN's val1/val2 split.
 
-The root is laid out as a registered detection dataset (:data:`protocols.datasets.DATASETS`): the
+The root is laid out as a registered detection dataset (:data:`repro.data.datasets.DATASETS`): the
 real ILSVRC2014 DET validation (``ilsvrc2014-det-val``) or the mini-ILSVRC (``mini-ilsvrc-det``, under
-``det/``). The split follows :class:`~protocols.detection.SplitSpec`; both halves get their own
+``det/``). The split follows :class:`~repro.detect.specs.SplitSpec`; both halves get their own
 1..n image indexes (as the devkit's ``ilsvrc13_val2.txt``), and the devkit's blacklist, indexed like
 the full eval list, is re-indexed to val2 by image name.
 """
@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from protocols.datasets import DATASETS, DatasetSpec
-from protocols.detection import SplitSpec
+from repro.data.datasets import DATASETS, DatasetSpec
+from repro.detect.specs import SplitSpec
 from repro.atomic import write_text
-from repro.data.det import (Blacklist, DetImageList, DetMeta, ImageAnnotation, load_det_meta,
+from repro.data.ilsvrc.det import (Blacklist, DetImageList, DetMeta, ImageAnnotation, load_det_meta,
                             read_annotations, read_blacklist, read_image_list, remap_blacklist)
-from repro.data.mini_layout import DetLayout
+from repro.data.ilsvrc.layout import DetLayout
 from repro.detect.images import DetImage, read_image
 from repro.errors import ReproError
 

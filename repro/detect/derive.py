@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from repro.data.det import Blacklist
+from repro.data.ilsvrc.det import Blacklist
 from repro.detect.nms import image_detections
 from repro.detect.region_store import RegionScoreStore
 from repro.metrics.det_eval import Detections, DetEvalResult, DetGroundTruth, UndefinedAPWarning, evaluate

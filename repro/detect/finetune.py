@@ -19,9 +19,9 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from protocols.detection import FineTuneSpec
+from repro.detect.specs import FineTuneSpec
 from repro.atomic import write_text
-from repro.data.det import DetMeta, ImageAnnotation
+from repro.data.ilsvrc.det import DetMeta, ImageAnnotation
 from repro.detect.backbone import replace_classifier
 from repro.detect.boxes import iou_matrix
 from repro.detect.images import DetImage

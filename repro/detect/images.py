@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from repro.data.decode import ImageDecodeError, decode_bytes
-from repro.data.det import ImageAnnotation
+from repro.data.ilsvrc.det import ImageAnnotation
 from repro.errors import ReproError
 
 

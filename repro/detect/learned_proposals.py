@@ -1,6 +1,6 @@
 """Learned class-agnostic proposals: a MultiBox-style head on a classification network's features.
 
-The stand-in for the paper's multibox (:class:`~protocols.detection.LearnedProposalSpec`). MXNet's
+The stand-in for the paper's multibox (:class:`~repro.detect.specs.LearnedProposalSpec`). MXNet's
 own MultiBox operators do the box work: ``MultiBoxPrior`` lays the anchors, ``MultiBoxTarget``
 matches them to the ground truth (with hard negative mining) for training, ``MultiBoxDetection``
 decodes the offsets and applies NMS at inference. The backbone stays frozen, so its feature maps
@@ -21,9 +21,9 @@ import numpy as np
 from mxnet import autograd, gluon
 from mxnet.gluon import HybridBlock, nn
 
-from protocols.detection import LEARNED_PROPOSALS, LearnedProposalSpec
+from repro.detect.specs import LEARNED_PROPOSALS, LearnedProposalSpec
 from repro.atomic import write_text
-from repro.data.det import ImageAnnotation
+from repro.data.ilsvrc.det import ImageAnnotation
 from repro.detect.backbone import FeatureTrunk
 from repro.detect.boxes import clip_to_image, unique_boxes
 from repro.detect.images import DetImage

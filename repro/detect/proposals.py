@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from protocols.detection import SelectiveSearchSpec
+from repro.detect.specs import SelectiveSearchSpec
 from repro.atomic import write_bytes
 from repro.detect.images import DetImage
 from repro.detect.learned_proposals import LearnedProposer

@@ -17,11 +17,11 @@ from typing import Sequence
 import mxnet as mx
 import numpy as np
 
-from protocols.detection import (LEARNED_PROPOSALS, PROPOSAL_SETS, SELECTIVE_SEARCH, DetectionProtocol,
-                                 ProposalSetSpec)
+from repro.detect.specs import (DETECTION_PROTOCOLS, LEARNED_PROPOSALS, PROPOSAL_SETS, SELECTIVE_SEARCH,
+                                DetectionProtocol, ProposalSetSpec)
 from repro.atomic import write_text
 from repro.detect.boxes import covered, unique_boxes
-from repro.detect.dataset import DetData, DetSplit, write_blacklist, write_image_list
+from repro.detect.dataset import DetData, DetSplit, open_det_data, write_blacklist, write_image_list
 from repro.detect.derive import ensemble_detections, score
 from repro.detect.finetune import CARD_NAME, collect_samples, finetune, write_region_card
 from repro.detect.learned_proposals import CARD_NAME as PROPOSER_CARD
@@ -338,3 +338,33 @@ def detect(data: DetData, protocol: DetectionProtocol, member_refs: Sequence[str
          f"{100 * results['ensemble_map']:.2f}% on {len(names)} {split.name} images; "
          f"wrote {out / RESULTS_NAME}")
     return record
+
+
+def read_results(run_dir: str | Path) -> dict:
+    """The ``detection_results.json`` of a `repro detect run` output folder."""
+    path = Path(run_dir) / RESULTS_NAME
+    if not path.is_file():
+        raise ReproError(f"{path} does not exist: run `repro detect run --out {run_dir}` first")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ReproError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); re-run "
+                         f"`repro detect run --out {run_dir}`") from None
+
+
+def detect_step(step: str, data: Path, dataset: str | None, protocol: str, members: Sequence[str] | None,
+                out: Path, cache: Path | None = None, workers: int = 2, ensemble_size: int | None = None,
+                proposer: Path | None = None, finetuned: Path | None = None, batch_size: int = 256) -> dict | None:
+    """`repro detect finetune` or `repro detect run` on the DET root ``data`` with registered ``protocol``."""
+    detection = DETECTION_PROTOCOLS.get(protocol)
+    det_data = open_det_data(data, dataset)
+    if step == "finetune":
+        return finetune_members(det_data, detection, members, out, RunSettings(workers, cache_dir=cache),
+                                count=ensemble_size)
+    if finetuned:
+        if members or proposer:
+            raise ReproError("give either --finetuned or --members/--proposer, not both")
+        members, proposer = finetuned_outputs(finetuned)
+    if not members:
+        raise ReproError("name the region classifiers: --members CARD.json ... or --finetuned DIR")
+    return detect(det_data, detection, members, proposer, out, RunSettings(workers, batch_size, cache_dir=cache))

@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 import mxnet as mx
 import numpy as np
 
-from protocols.detection import RegionWarpSpec
+from repro.detect.specs import RegionWarpSpec
 from repro.detect.images import DetImage
 from repro.detect.region_store import MemberRecord, RegionScoreStore
 from repro.detect.warp import mean_fill, warp_regions

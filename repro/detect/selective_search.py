@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from protocols.detection import SelectiveSearchSpec
+from repro.detect.specs import SelectiveSearchSpec
 from repro.detect.boxes import clip_to_image, unique_boxes
 from repro.errors import ReproError
 

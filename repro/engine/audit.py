@@ -13,11 +13,11 @@ from pathlib import Path
 import mxnet as mx
 import numpy as np
 
-from protocols.multicrop import extract_crops, get_scheme
-from protocols.reductions import reductions_for
+from repro.engine.crops import extract_crops, get_scheme
+from repro.engine.reductions import reductions_for
 from repro.data.decode import decode_image
-from repro.data.labels import LabelIndex
-from repro.engine.store import ModelStore
+from repro.data.ilsvrc.labels import LabelIndex
+from repro.engine.store import ModelStore, list_models
 from repro.errors import ReproError
 from repro.models.classifier import Classifier, prepare_for_inference
 from repro.models.refs import load_model, parse_ref
@@ -86,3 +86,12 @@ def audit(store: ModelStore, images: Path, sample: int, seed: int = 0,
         diffs.append(max(float(np.abs(r.apply(probs)[0] - stored[r.name][position]).max())
                          for r in reductions_for(scheme)))
     return AuditResult(spec.model_key, rows, tuple(diffs), tolerance)
+
+
+def audit_models(store_root: str | Path, images: Path, sample: int, seed: int = 0,
+                 keys: list[str] | None = None, model_ref: str | None = None,
+                 tolerance: float = 1e-5) -> list[AuditResult]:
+    """:func:`audit` of every model ``keys`` (default: all) of the store under ``store_root``."""
+    keys = keys or list_models(store_root)
+    return [audit(ModelStore.open(store_root, key), Path(images), sample, seed, model_ref, tolerance)
+            for key in keys]

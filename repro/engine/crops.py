@@ -1,4 +1,7 @@
-"""The paper's multi-crop test protocol (Section 7) as declarative crop schemes: 1, 10 and 144 crops.
+"""Multi-crop geometry as a mechanism: a declarative :class:`CropScheme` and the crops it cuts.
+
+The schemes themselves (the paper's 1, 10 and 144 crops) are registered in :data:`CROP_SCHEMES` by
+the protocol layer.
 
 Geometry of a scheme with crop size C at scale S (the shorter side after resizing), image W x H:
 
@@ -29,8 +32,6 @@ from repro.registry import Registry
 KINDS = ("tl", "tr", "bl", "br", "center", "full")
 SQUARES = (0, 1, 2)
 MIRRORS = (False, True)
-PAPER_CROP_SIZE = 224
-PAPER_SCALES = (256, 288, 320, 352)
 
 # Names accepted by extract_crops; bilinear is the default because it is what GluonCV's ImageNet
 # evaluation (transforms.Resize, interpolation=1) and the BVLC Caffe data preparation (cv::resize
@@ -110,7 +111,9 @@ class CropScheme:
 
     ``version`` is bumped on any change to the crops a scheme yields. ``note`` says how the scheme
     relates to the paper; ``deviation`` says where it is this project's choice rather than the paper's
-    ("" when it is exactly the paper's protocol).
+    ("" when it is exactly the paper's protocol). ``subsets`` are smaller schemes whose crops this one
+    contains: a store of this scheme also keeps their mean (and max) probabilities, so their rows
+    are derived from one pass.
     """
 
     id: str
@@ -122,6 +125,7 @@ class CropScheme:
     mirrors: tuple[bool, ...] = MIRRORS
     note: str = ""
     deviation: str = ""
+    subsets: tuple[CropScheme, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.version, int) or self.version < 1:
@@ -141,6 +145,9 @@ class CropScheme:
         object.__setattr__(self, "squares", _canonical(self.squares, SQUARES, "squares", self.id))
         object.__setattr__(self, "kinds", _canonical(self.kinds, KINDS, "kinds", self.id))
         object.__setattr__(self, "mirrors", _canonical(self.mirrors, MIRRORS, "mirrors", self.id))
+        object.__setattr__(self, "subsets", tuple(self.subsets))
+        for subset in self.subsets:
+            self.subset_indices(subset)  # raises when ``subset`` has a crop this scheme lacks
 
     @property
     def n_crops(self) -> int:
@@ -199,33 +206,11 @@ class CropScheme:
         resized_note = (f"Crop size {crop_size} instead of {self.crop_size}; scales {self.scales} scaled by "
                         f"{crop_size}/{self.crop_size} and rounded half up to {scales}.")
         return dataclasses.replace(self, id=f"{self.id}-c{crop_size}", crop_size=crop_size, scales=scales,
-                                   deviation=f"{self.deviation} {resized_note}".strip())
+                                   deviation=f"{self.deviation} {resized_note}".strip(),
+                                   subsets=tuple(s.for_crop_size(crop_size) for s in self.subsets))
 
-
-_GEOMETRY_NOTE = ("Resize rounding (long side rounded half up) and square/centre offsets (floored) are this "
-                  "project's choice; the paper does not give them.")
 
 CROP_SCHEMES: Registry[CropScheme] = Registry("crop scheme")
-
-CROPS_144 = CROP_SCHEMES.register("crops-144", CropScheme(
-    id="crops-144", version=1, crop_size=PAPER_CROP_SIZE, scales=PAPER_SCALES,
-    note="Section 7: 4 scales x 3 squares x (4 corners + centre + whole square) x 2 mirrors = 144 crops. "
-         + _GEOMETRY_NOTE))
-
-CROPS_10 = CROP_SCHEMES.register("crops-10", CropScheme(
-    id="crops-10", version=1, crop_size=PAPER_CROP_SIZE, scales=(256,), squares=(1,),
-    kinds=("tl", "tr", "bl", "br", "center"),
-    note="Table 3's 10-crop rows; a subset of crops-144 (order differs from GluonCV's ten_crop). "
-         + _GEOMETRY_NOTE,
-    deviation="The paper does not define its 10-crop protocol; this project's definition: scale 256, "
-              "centre square, 4 corners + centre, and their mirrors (AlexNet-style 10 crops)."))
-
-CROPS_1 = CROP_SCHEMES.register("crops-1", CropScheme(
-    id="crops-1", version=1, crop_size=PAPER_CROP_SIZE, scales=(256,), squares=(1,), kinds=("center",),
-    mirrors=(False,),
-    note="Table 3's 1-crop rows; a subset of crops-144. " + _GEOMETRY_NOTE,
-    deviation="The paper does not define its 1-crop protocol; this project's definition: scale 256, "
-              "centre square, centre crop, no mirror."))
 
 
 def get_scheme(name: str) -> CropScheme:

@@ -13,22 +13,23 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import mxnet as mx
 import numpy as np
 from tqdm import tqdm
 
-from protocols.multicrop import CropScheme, extract_crops
-from protocols.reductions import reductions_for
+from repro.engine.crops import CropScheme, extract_crops, get_scheme
+from repro.engine.reductions import reductions_for
 from repro.atomic import write_bytes
 from repro.data.decode import decode_image
-from repro.data.labels import LabelIndex
+from repro.data.label_sources import LabelSource, image_root, resolve_labels
+from repro.data.ilsvrc.labels import LabelIndex
 from repro.engine.pipeline import prepare_ordered
 from repro.engine.store import ModelStore, StoreSpec, shard_chunks
 from repro.errors import ReproError
 from repro.models.backends import build_predictor
-from repro.models.refs import LoadedModel
+from repro.models.refs import LoadedModel, load_model, parse_ref
 from repro.provenance import manifest
 
 
@@ -222,6 +223,21 @@ def evaluate(source: ImageSource, scheme: CropScheme, models: list[LoadedModel],
                          f"not written (fix or remove them and re-run, or pass --on-error miss to "
                          f"count them as wrong):\n{listing}")
     return result
+
+
+def evaluate_references(source: LabelSource, images: Path | None, model_refs: Sequence[str],
+                        store_root: str | Path, crops: str = "144",
+                        settings: EvaluationSettings = EvaluationSettings(), *, crop_size: int | None = None,
+                        classes: int = 1000, width: float = 1.0, seed: int = 0,
+                        allow_download: bool = False) -> EvaluationResult:
+    """`repro evaluate`: resolve the labels, the crop scheme (``crops``: a registered id or a crop
+    count) and the model references, then :func:`evaluate` into ``store_root``."""
+    index, _ = resolve_labels(source)
+    refs = [parse_ref(text, classes=classes, width=width, seed=seed, input_size=crop_size)
+            for text in model_refs]
+    scheme = get_scheme(crops).for_crop_size(crop_size or refs[0].input_size)
+    models = [load_model(ref, settings.ctx[0], allow_download=allow_download) for ref in refs]
+    return evaluate(ImageSource(index, image_root(source, images)), scheme, models, store_root, settings)
 
 
 def summary(result: EvaluationResult) -> str:

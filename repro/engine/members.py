@@ -1,7 +1,7 @@
-"""Section 7's ensembles: combine stored per-model predictions, never re-running a network.
+"""Member sets and combination rules: combine stored per-model predictions, never re-running a network.
 
-Rules: ``mean`` — the paper's: softmax probabilities averaged over crops, then over models;
-``max-mean`` — the alternative the authors tried and found worse: max over crops, mean over models.
+Rules: ``mean`` — probabilities averaged over crops, then over models (the paper's, Section 7);
+``max-mean`` — max over crops, mean over models (the alternative the paper's authors found worse).
 Members must be stores of the same dataset index, classes and crop geometry; a mismatch is an error,
 never a silent misalignment.
 """
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from protocols.reductions import reduction_name
-from repro.data.labels import LabelIndex
+from repro.data.ilsvrc.labels import LabelIndex
+from repro.engine.reductions import reduction_name
 from repro.engine.store import ModelStore, list_models
 from repro.errors import ReproError
 

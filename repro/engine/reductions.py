@@ -1,8 +1,9 @@
-"""How per-crop probabilities reduce to what the store keeps: the paper's Table 3 from one pass.
+"""How per-crop probabilities reduce to what the store keeps: every crop count from one pass.
 
-One pass of a scheme keeps, per image and model, the mean over every crop subset Table 3 and the
-crop-count curve need, and the max over crops for Section 7's ablation (max over crops, mean over
-models, which the authors found worse). Names are ``<op>-<crop count>``: for crops-144 they are
+One pass of a scheme keeps, per image and model, the mean over each of the scheme's declared
+``subsets`` (the crop counts its tables report), over each prefix of its scales (the crop-count
+curve) and over all its crops, and the max over each multi-crop subset and over all crops (for the
+max-over-crops ablation). Names are ``<op>-<crop count>``: for the paper's crops-144 they are
 mean-1, mean-10, max-10, mean-36, mean-72, mean-108, mean-144, max-144.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from protocols.multicrop import CROPS_1, CROPS_10, CropScheme
+from repro.engine.crops import CropScheme
 from repro.errors import ReproError
 
 
@@ -30,14 +31,6 @@ class Reduction:
         return out.astype(np.float32, copy=False)
 
 
-def _subset(scheme: CropScheme, small: CropScheme) -> tuple[int, ...] | None:
-    small = small.for_crop_size(scheme.crop_size)
-    try:
-        return tuple(int(i) for i in scheme.subset_indices(small))
-    except ReproError:
-        return None
-
-
 def reductions_for(scheme: CropScheme) -> tuple[Reduction, ...]:
     """Every reduction a store of ``scheme`` keeps, unique by name, in a fixed order."""
     found: dict[str, Reduction] = {}
@@ -46,12 +39,11 @@ def reductions_for(scheme: CropScheme) -> tuple[Reduction, ...]:
         indices = tuple(int(i) for i in indices)
         found.setdefault(f"{op}-{len(indices)}", Reduction(f"{op}-{len(indices)}", op, indices))
 
-    for small in (CROPS_1, CROPS_10):
-        indices = _subset(scheme, small)
-        if indices is not None:
-            add("mean", indices)
-            if len(indices) > 1:
-                add("max", indices)
+    for small in scheme.subsets:
+        indices = scheme.subset_indices(small)
+        add("mean", indices)
+        if len(indices) > 1:
+            add("max", indices)
     for prefix in scheme.scale_prefix_indices():
         add("mean", prefix)
     add("mean", range(scheme.n_crops))

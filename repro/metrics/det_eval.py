@@ -38,7 +38,7 @@ from typing import Sequence
 
 import numpy as np
 
-from repro.data.det import Blacklist, ImageAnnotation, row_location
+from repro.data.ilsvrc.det import Blacklist, ImageAnnotation, row_location
 from repro.errors import ReproError
 
 DEFINED_RULES = (

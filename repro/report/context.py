@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repro.atomic import write_bytes
-from repro.data.labels import LabelIndex
+from repro.data.ilsvrc.labels import LabelIndex
 from repro.report.data_identity import (DataIdentity, DataRoot, identify_classification,
                                         identify_detection)
 from repro.report.deviations import Deviation, classification_deviations

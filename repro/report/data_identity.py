@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from repro.data.labels import LabelIndex
-from repro.data.mini_layout import CLS_LAYOUT, DET_LAYOUT, MINI_DET_LAYOUT
+from repro.data.ilsvrc.labels import LabelIndex
+from repro.data.ilsvrc.layout import CLS_LAYOUT, DET_LAYOUT
+from repro.data.mini.layout import MINI_DET_LAYOUT
 from repro.errors import ReproError
 from repro.provenance import sha256_file
 
@@ -66,8 +67,8 @@ class DataRoot:
     @cached_property
     def classification_index(self) -> LabelIndex | None:
         """The canonical index of the devkit validation labels (None without a devkit)."""
-        from repro.data.cls_classes import read_meta
-        from repro.data.cls_formats import read_devkit
+        from repro.data.ilsvrc.classes import read_meta
+        from repro.data.ilsvrc.formats import read_devkit
 
         gt, meta = self.root / CLS_LAYOUT.ground_truth, self.root / CLS_LAYOUT.meta
         if not (gt.is_file() and meta.is_file()):

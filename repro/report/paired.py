@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from protocols.ensemble import combine, open_members
+from repro.engine.members import combine, open_members
 from repro.errors import ReproError
 from repro.metrics.classification import error_rate, mcnemar, topk_correct
 from repro.report.context import Classification

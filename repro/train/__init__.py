@@ -1,2 +1,3 @@
-"""Training: the paper's sampling and schedule, Polyak averaging, checkpoints, the parameter-server
-kvstore and a local launcher. The recipes themselves are data in :mod:`protocols.training`."""
+"""Training: recipe specs, patch sampling and schedule, Polyak averaging, checkpoints, the
+parameter-server kvstore and a local launcher. The paper's recipes are registered as data by the
+protocol layer."""

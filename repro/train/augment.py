@@ -1,4 +1,4 @@
-"""Draw one training patch from a decoded image, as a :class:`~protocols.training.SamplingSpec` says.
+"""Draw one training patch from a decoded image, as a :class:`~repro.train.recipe.SamplingSpec` says.
 
 The formulas are those of ``mx.image`` (``random_size_crop``, ``BrightnessJitterAug``,
 ``ContrastJitterAug``, ``SaturationJitterAug``, ``LightingAug`` and its ImageNet PCA constants), but
@@ -13,8 +13,8 @@ import math
 import cv2
 import numpy as np
 
-from protocols.multicrop import INTERPOLATIONS
-from protocols.training import Photometric, SamplingSpec
+from repro.engine.crops import INTERPOLATIONS
+from repro.train.recipe import Photometric, SamplingSpec
 
 # AlexNet's PCA of ImageNet RGB pixels (0-255 units), as in mx.image.CreateAugmenter and GluonCV.
 PCA_EIGVAL = np.array([55.46, 4.794, 1.148])

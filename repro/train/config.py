@@ -9,7 +9,7 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-from protocols.training import RECIPES, SAMPLINGS, SamplingSpec, TrainRecipe
+from repro.train.recipe import RECIPES, SAMPLINGS, SamplingSpec, TrainRecipe
 from repro.errors import ReproError
 
 
@@ -26,8 +26,11 @@ class RunConfig:
     kvstore: str = "local"
 
     def as_json(self) -> dict:
-        """The configuration as plain JSON values (tuples become lists)."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        """The configuration as plain JSON values (tuples become lists). The recipe's ``choices`` are
+        documentation, not configuration: left out here, they are recorded once in the manifest."""
+        record = json.loads(json.dumps(dataclasses.asdict(self)))
+        record["recipe"].pop("choices", None)
+        return record
 
     def difference(self, recorded: dict) -> str | None:
         """The first field (dotted path) where ``recorded`` differs from this configuration, else None."""

@@ -1,6 +1,6 @@
 """Training and validation images of a devkit-style dataset root, as batches ready for the network.
 
-Layout (``repro.data.mini_layout.CLS_LAYOUT``, the real ILSVRC's and the mini-ILSVRC's):
+Layout (``repro.data.ilsvrc.layout.CLS_LAYOUT``, the real ILSVRC's and the mini-ILSVRC's):
 ``ROOT/train/<wnid>/*.JPEG``, ``ROOT/val/``, the devkit's validation ground truth and ``meta.mat``.
 The class space is meta.mat's (sorted WNIDs), for training and validation alike.
 
@@ -18,13 +18,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from protocols.multicrop import extract_crops, get_scheme, resized_size
-from protocols.training import SamplingSpec
-from repro.data.cls_classes import ClassList, read_meta
-from repro.data.cls_formats import read_devkit, read_folder
+from repro.engine.crops import extract_crops, get_scheme, resized_size
+from repro.train.recipe import SamplingSpec
+from repro.data.ilsvrc.classes import ClassList, read_meta
+from repro.data.ilsvrc.formats import read_devkit, read_folder
 from repro.data.decode import decode_image
-from repro.data.labels import LabelIndex
-from repro.data.mini_layout import CLS_LAYOUT
+from repro.data.ilsvrc.labels import LabelIndex
+from repro.data.ilsvrc.layout import CLS_LAYOUT
 from repro.engine.pipeline import prepare_ordered
 from repro.errors import ReproError
 from repro.train.augment import sample_patch

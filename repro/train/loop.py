@@ -29,7 +29,6 @@ import numpy as np
 from mxnet import autograd, gluon
 from mxnet.gluon import HybridBlock
 
-from protocols.training import CHOICES
 from repro.atomic import write_text
 from repro.errors import ReproError
 from repro.metrics.classification import error_rate, topk_correct
@@ -269,7 +268,7 @@ def _finish(config: RunConfig, data: TrainingData, out: Path, session: Session, 
     write_text(out / LOG, _log_text(rows))
     record = manifest(
         kind="training-run", config=config.as_json(), schedule=config.recipe.schedule.describe(),
-        choices=[vars(choice) for choice in CHOICES],
+        choices=[vars(choice) for choice in config.recipe.choices],
         dataset={"root": str(data.root), "train_images": len(data.images),
                  "train_index_sha256": data.images.index.hash, "val_images": len(data.validation.labels),
                  "val_index_sha256": data.validation.index_hash, "classes": data.classes},

@@ -17,7 +17,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from repro.data.labels import LabelError
+from repro.errors import LabelError
 
 WNID = re.compile(r"n\d{8}")
 

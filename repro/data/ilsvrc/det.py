@@ -26,7 +26,7 @@ from typing import Mapping
 
 import numpy as np
 
-from repro.data.labels import check_filename
+from repro.data.ilsvrc.labels import check_filename
 from repro.errors import ReproError
 
 DET_CLASS_COUNT = 200

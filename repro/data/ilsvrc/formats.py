@@ -15,8 +15,9 @@ import csv
 import os
 from pathlib import Path
 
-from repro.data.cls_classes import WNID, ClassList, DevkitMeta
-from repro.data.labels import ILSVRC2012_VAL_FILENAME, UNLABELLED, IndexBuilder, LabelError, LabelIndex
+from repro.data.ilsvrc.classes import WNID, ClassList, DevkitMeta
+from repro.data.ilsvrc.labels import ILSVRC2012_VAL_FILENAME, UNLABELLED, IndexBuilder, LabelIndex
+from repro.errors import LabelError
 
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png")
 KAGGLE_HEADER = ["ImageId", "PredictionString"]

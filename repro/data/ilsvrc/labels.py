@@ -2,12 +2,12 @@
 
 Whatever form the labels come in (devkit ground truth + meta.mat, Caffe ``val.txt``, Kaggle
 ``LOC_val_solution.csv``, a folder per synset, MXNet RecordIO, an unlabelled test folder; readers in
-:mod:`repro.data.cls_formats` and :mod:`repro.data.cls_recordio`), one :class:`LabelIndex` comes out:
+:mod:`repro.data.ilsvrc.formats` and :mod:`repro.data.ilsvrc.recordio`), one :class:`LabelIndex` comes out:
 
 - ``filename`` is a relative POSIX path (a bare name for the flat forms, ``<wnid>/<name>`` for the
   folder form); names with ``..``, ``.``, empty components, backslashes or an absolute root are refused;
 - ``class_index`` is the position of ``wnid`` in the sorted WNID list of the dataset's class space
-  (:class:`repro.data.cls_classes.ClassList`), the order of Caffe, GluonCV, torchvision and timm;
+  (:class:`repro.data.ilsvrc.classes.ClassList`), the order of Caffe, GluonCV, torchvision and timm;
 - an unlabelled index (the test split) has ``wnid == ""`` and ``class_index == -1`` on every row;
 - :attr:`LabelIndex.hash` is the SHA-256 of the canonical CSV bytes (UTF-8, ``\\n`` line ends, header
   exactly ``filename,wnid,class_index``, minimal CSV quoting), the dataset id that goes into manifests.
@@ -25,12 +25,12 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 from repro.atomic import write_bytes
-from repro.errors import ReproError
+from repro.errors import LabelError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
 
-    from repro.data.cls_classes import ClassList
+    from repro.data.ilsvrc.classes import ClassList
 
 CSV_HEADER = ("filename", "wnid", "class_index")
 UNLABELLED = ("", -1)  # (wnid, class_index) of every row of an unlabelled (test-split) index
@@ -40,10 +40,6 @@ ILSVRC2012_VAL_FILENAME = "ILSVRC2012_val_{:08d}.JPEG"
 ILSVRC2012_VAL_NAME = re.compile(r"ILSVRC2012_val_\d{8}\.JPEG")
 ILSVRC2012_VAL_IMAGES = 50_000
 ILSVRC2012_VAL_PER_CLASS = 50
-
-
-class LabelError(ReproError):
-    """A label file or index that is malformed or inconsistent; the message names file and line."""
 
 
 def check_filename(name: str, where: str) -> str:

@@ -1,4 +1,4 @@
-"""The real ILSVRC on-disk layouts, as paths relative to a dataset root; the mini-ILSVRC writes them too.
+"""The real ILSVRC on-disk layouts, as paths relative to a dataset root (the mini-ILSVRC writes them too).
 
 The folder names are those the official archives extract to (``ILSVRC2012_devkit_t12/``,
 ``ILSVRC2013_DET_val/``, ``ILSVRC2013_DET_bbox_val/``, ``ILSVRC2014_devkit/``); training images go
@@ -58,4 +58,3 @@ class DetLayout:
 
 CLS_LAYOUT = ClsLayout()
 DET_LAYOUT = DetLayout()
-MINI_DET_LAYOUT = DET_LAYOUT.under("det")  # the mini keeps its detection split in det/

@@ -15,7 +15,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from repro.data.labels import ILSVRC2012_VAL_FILENAME, ILSVRC2012_VAL_IMAGES, LabelError
+from repro.data.ilsvrc.labels import ILSVRC2012_VAL_FILENAME, ILSVRC2012_VAL_IMAGES
+from repro.errors import LabelError
 
 
 def load_real_labels(path: str | Path, n_classes: int = 1000) -> dict[str, tuple[int, ...]]:

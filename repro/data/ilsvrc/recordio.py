@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from repro.data.cls_classes import WNID, ClassList
-from repro.data.labels import IndexBuilder, LabelError, LabelIndex
+from repro.data.ilsvrc.classes import WNID, ClassList
+from repro.data.ilsvrc.labels import IndexBuilder, LabelIndex
+from repro.errors import LabelError
 
 
 def read_lst(path: str | Path) -> dict[int, tuple[float, str, str]]:

@@ -28,7 +28,7 @@ class MiniClass:
     wnid: str
     words: str          # the synset's words as in meta_clsloc.mat
     det_name: str       # the synset's name as in meta_det.mat
-    shape: str          # key of repro.data.mini_shapes.SHAPES
+    shape: str          # key of repro.data.mini.shapes.SHAPES
     texture: str        # preferred body texture (one of TEXTURES)
     palette: tuple[str, str, str]  # preferred colours (keys of COLOURS): two body colours, one accent
 

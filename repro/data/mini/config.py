@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from repro.data.mini_classes import MINI_CLASSES
+from repro.data.mini.classes import MINI_CLASSES
 from repro.errors import ReproError
 
 MINI_VERSION = 1  # bump on any change to what the generator writes for a given configuration

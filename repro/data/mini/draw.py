@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from repro.data.mini_classes import COLOURS, TEXTURES, MiniClass
-from repro.data.mini_shapes import SHAPES, Part, blob
+from repro.data.mini.classes import COLOURS, TEXTURES, MiniClass
+from repro.data.mini.shapes import SHAPES, Part, blob
 
 _SUBPIXEL_BITS = 3  # polygons are drawn with 1/8-pixel vertex precision (cv2 ``shift``)
 _POOL = np.array(list(COLOURS.values()), dtype=np.int16)

@@ -15,8 +15,8 @@ import numpy as np
 import scipy.io
 from PIL import ExifTags, Image
 
-from repro.data.mini_classes import MiniClass
-from repro.data.mini_draw import DrawnObject
+from repro.data.mini.classes import MiniClass
+from repro.data.mini.draw import DrawnObject
 
 JPEG_QUALITY = 90
 

@@ -3,13 +3,13 @@
 ``generate(out_dir, MiniConfig(...))`` writes, deterministically from the seed (same seed, same
 bytes; every image has its own seeded generator, so the result does not depend on ``jobs``):
 
-- classification (:data:`~repro.data.mini_layout.CLS_LAYOUT`): ``train/<wnid>/<wnid>_<n>.JPEG``,
+- classification (:data:`~repro.data.ilsvrc.layout.CLS_LAYOUT`): ``train/<wnid>/<wnid>_<n>.JPEG``,
   ``val/ILSVRC2012_val_%08d.JPEG``, the devkit's ``ILSVRC2012_validation_ground_truth.txt`` (line i
   = ILSVRC2012_ID of val image i) and ``meta.mat`` (IDs in class-table order, not sorted-WNID order);
-- detection (:data:`~repro.data.mini_layout.MINI_DET_LAYOUT`, under ``det/``): images with several
+- detection (:data:`~repro.data.mini.layout.MINI_DET_LAYOUT`, under ``det/``): images with several
   objects, one DET XML each, ``det_lists/val.txt``, a blacklist and ``meta_det.mat`` (DET IDs in
   alphabetical order of the class names, as in the real file);
-- the real data's odd files on purpose (see :data:`~repro.data.mini_formats.QUIRKS`);
+- the real data's odd files on purpose (see :data:`~repro.data.mini.formats.QUIRKS`);
 - ``MINI_README.txt`` (what this is, the classes, the odd files) and ``manifest.json``
   (generator version, parameters, SHA-256 of every other file, and their combined hash).
 """
@@ -26,13 +26,14 @@ from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 
-from repro.data.mini_classes import MINI_CLASSES, MiniClass
-from repro.data.mini_config import MINI_VERSION, TRAIN_QUIRKS, VAL_QUIRKS, MiniConfig
-from repro.data.mini_draw import DrawnObject, classification_image, detection_image
-from repro.data.mini_formats import (JPEG_QUALITY, QUIRKS, cls_meta_mat, det_annotation_xml,
+from repro.data.mini.classes import MINI_CLASSES, MiniClass
+from repro.data.mini.config import MINI_VERSION, TRAIN_QUIRKS, VAL_QUIRKS, MiniConfig
+from repro.data.mini.draw import DrawnObject, classification_image, detection_image
+from repro.data.mini.formats import (JPEG_QUALITY, QUIRKS, cls_meta_mat, det_annotation_xml,
                                      det_blacklist_text, det_meta_mat, encode_image, eval_list_text,
                                      lines_text)
-from repro.data.mini_layout import CLS_LAYOUT, MINI_DET_LAYOUT
+from repro.data.ilsvrc.layout import CLS_LAYOUT
+from repro.data.mini.layout import MINI_DET_LAYOUT
 from repro.errors import ReproError
 from repro.provenance import manifest, sha256_file
 
