@@ -250,16 +250,29 @@ def _input_shape(n: int, convention: OnnxConvention) -> tuple[int, int, int, int
     return (n, 3, size, size) if convention.layout == "NCHW" else (n, size, size, 3)
 
 
+def _without_initializer_inputs(model) -> bytes:
+    """The model with its initializers removed from the graph inputs (older exporters, mx.onnx
+    among them, list every parameter as an input too, which stops ONNX Runtime from folding
+    constants; ``backends.export_onnx`` does the same for its own exports)."""
+    initializers = {t.name for t in model.graph.initializer}
+    if model.ir_version >= 4:  # before IR 4 an initializer had to be an input as well
+        inputs = [v for v in model.graph.input if v.name not in initializers]
+        del model.graph.input[:]
+        model.graph.input.extend(inputs)
+    return model.SerializeToString()
+
+
 def make_session(path: Path, threads: int = 0):
     """An ONNX Runtime CPU session on ``path`` (all graph optimisations); one-line errors."""
     import onnxruntime
 
+    model = _without_initializer_inputs(_read_model(path, str(path)))
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads
     options.log_severity_level = 3
     try:
-        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime's Fail / InvalidGraph / NotImplemented
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ReproError(f"ONNX Runtime cannot run {path}: {reason[:300]}") from None
