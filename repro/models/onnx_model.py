@@ -111,7 +111,7 @@ def _dims(value_info) -> list[int | str]:
     return dims
 
 
-def _read_model(path: Path, ref: str):
+def _read_model(path: Path):
     import onnx
 
     if not path.is_file():
@@ -219,7 +219,7 @@ def load_onnx(text: str, input_size: int | None = None) -> OnnxClassifier:
     wanted = input_size or (int(options["size"]) if "size" in options else None)
     default_size = spec.input_size if spec else DEFAULT_SIZE
 
-    model = _read_model(path, text)
+    model = _read_model(path)
     opset = _opset(model, path)
     graph_input = _graph_input(model, path)
     dims = _dims(graph_input)
@@ -266,7 +266,7 @@ def make_session(path: Path, threads: int = 0):
     """An ONNX Runtime CPU session on ``path`` (all graph optimisations); one-line errors."""
     import onnxruntime
 
-    model = _without_initializer_inputs(_read_model(path, str(path)))
+    model = _without_initializer_inputs(_read_model(path))
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads
