@@ -40,6 +40,16 @@ def _real_args(session: nox.Session) -> list[str]:
 
 
 @nox.session
+def lint(session: nox.Session) -> None:
+    """Import contracts (import-linter: repro never imports protocols except the CLI entry and the
+    report; no import cycles inside repro) and pyflakes/import order (ruff)."""
+    session.install("import-linter==2.17", "ruff==0.17.6")
+    session.install("-e", ".", "--no-deps")  # import-linter reads the sources; no MXNet needed
+    session.run("lint-imports")
+    session.run("ruff", "check", "repro", "protocols", "tests", "noxfile.py")
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (no network, no GPU, no ImageNet; uses ../shared/data when present)."""
     _install(session, "test,bench,canary", contrib=True)

@@ -3,5 +3,4 @@ the ensemble plan, the detection protocol, the datasets, and the paper's Tables 
 the writers that put them beside measured values. Importing this package registers all of them in
 the engine's registries (:mod:`repro.engine.crops`, :mod:`repro.train.recipe`, :mod:`repro.detect.specs`,
 :mod:`repro.data.datasets`, :mod:`repro.tables`)."""
-from protocols import (architecture, classification, datasets, detection, detection_tables, multicrop,  # noqa: F401
-                       tables, training)
+from protocols import architecture, classification, datasets, detection, detection_tables, multicrop, tables, training  # noqa: F401

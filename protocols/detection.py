@@ -16,9 +16,19 @@ from __future__ import annotations
 
 import dataclasses
 
-from repro.detect.specs import (DETECTION_PROTOCOLS, LEARNED_PROPOSALS, PROPOSAL_SETS, SELECTIVE_SEARCH,
-                                DetectionProtocol, FineTuneSpec, LearnedProposalSpec, ProposalSetSpec,
-                                RegionWarpSpec, SelectiveSearchSpec, SplitSpec)
+from repro.detect.specs import (
+                                DETECTION_PROTOCOLS,
+                                LEARNED_PROPOSALS,
+                                PROPOSAL_SETS,
+                                SELECTIVE_SEARCH,
+                                DetectionProtocol,
+                                FineTuneSpec,
+                                LearnedProposalSpec,
+                                ProposalSetSpec,
+                                RegionWarpSpec,
+                                SelectiveSearchSpec,
+                                SplitSpec,
+)
 
 RCNN_FAST = SELECTIVE_SEARCH.register("rcnn-fast", SelectiveSearchSpec(
     id="rcnn-fast", version=1, ks=(50, 100), sigma=0.8, color_spaces=("hsv", "lab"),

@@ -17,8 +17,19 @@ from __future__ import annotations
 
 import dataclasses
 
-from repro.train.recipe import (ENSEMBLES, RECIPES, SAMPLINGS, Choice, EnsemblePlan, MemberSpec, Photometric,
-                                PolyakSpec, SamplingSpec, Schedule, TrainRecipe)
+from repro.train.recipe import (
+    ENSEMBLES,
+    RECIPES,
+    SAMPLINGS,
+    Choice,
+    EnsemblePlan,
+    MemberSpec,
+    Photometric,
+    PolyakSpec,
+    SamplingSpec,
+    Schedule,
+    TrainRecipe,
+)
 
 PAPER_AREA = (0.08, 1.0)
 PAPER_ASPECT = (3 / 4, 4 / 3)

@@ -1,27 +1,24 @@
-"""Shared fixtures: the path to ../shared/data, skipping with a reason when it is absent."""
+"""Shared fixtures and the test tiers: every test gets the marker of its folder (unit, integration,
+faults); the paper's registrations are made as the CLI makes them."""
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
+from support import shared_path
 
 import protocols  # noqa: F401  (the paper's registrations, as the CLI makes them)
 
-PROJECT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("REPRO_SHARED_DATA", PROJECT.parent / "shared" / "data"))
-
-
-def shared_path(*parts: str) -> Path:
-    """A path under ../shared/data; the calling test is skipped when it does not exist."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"{path} is absent (the real ILSVRC material in ../shared/data is not on this "
-                    f"machine; set REPRO_SHARED_DATA to its folder to run this test)")
-    return path
+TIERS = ("unit", "integration", "faults")
 
 
 @pytest.fixture
 def shared_data():
     """Callable fixture: ``shared_data('ilsvrc2014-devkit', 'data')`` -> existing Path or skip."""
     return shared_path
+
+
+def pytest_collection_modifyitems(items):
+    """Mark each test with its tier, the folder it lies in."""
+    for item in items:
+        tier = next((part for part in item.path.parts if part in TIERS), None)
+        if tier:
+            item.add_marker(getattr(pytest.mark, tier))

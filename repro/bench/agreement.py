@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from repro.engine.crops import get_scheme
-from repro.engine.reductions import reduction_name
 from repro.data.ilsvrc.classes import read_meta
 from repro.data.ilsvrc.formats import read_devkit
 from repro.data.ilsvrc.layout import CLS_LAYOUT
+from repro.engine.crops import get_scheme
 from repro.engine.evaluate import EvaluationSettings, ImageSource, evaluate
+from repro.engine.reductions import reduction_name
 from repro.engine.store import ModelStore
 from repro.errors import ReproError
 from repro.metrics.classification import error_rate, topk_classes, topk_correct

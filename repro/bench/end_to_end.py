@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from repro.engine.crops import CropScheme
 from repro.bench.timing import Timing, load_average
 from repro.data.decode import decode_image
 from repro.data.ilsvrc.labels import LabelIndex
+from repro.engine.crops import CropScheme
 from repro.engine.evaluate import EvaluationSettings, ImageSource, evaluate
 from repro.models.backends import BACKENDS, parse_backend
 from repro.models.refs import ModelRef, load_model

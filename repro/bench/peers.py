@@ -20,11 +20,11 @@ import mxnet as mx
 import numpy as np
 from mxnet.gluon.data.vision import transforms
 
-from repro.engine.crops import extract_crops, get_scheme
 from repro.bench import torch_peer
 from repro.bench.timing import Timing, measure_rate
 from repro.data.decode import decode_image
 from repro.data.ilsvrc.labels import LabelIndex
+from repro.engine.crops import extract_crops, get_scheme
 from repro.errors import ReproError
 from repro.models.backends import build_predictor
 from repro.models.refs import ModelRef, load_model

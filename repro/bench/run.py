@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from repro.engine.crops import get_scheme
 from repro.atomic import write_text
 from repro.bench import peers
-from repro.bench.agreement import COLUMNS as AGREEMENT_COLUMNS, agreement
+from repro.bench.agreement import COLUMNS as AGREEMENT_COLUMNS
+from repro.bench.agreement import agreement
 from repro.bench.end_to_end import end_to_end
 from repro.bench.images import bench_index, generate_images
 from repro.bench.machine import Machine, describe_machine
@@ -24,6 +24,7 @@ from repro.bench.memory import evaluation_peak_rss
 from repro.bench.network import bare_network, macs_per_crop
 from repro.bench.report import summary_markdown, write_plot
 from repro.bench.targets import add_bounds, check_targets
+from repro.engine.crops import get_scheme
 from repro.engine.evaluate import EvaluationSettings
 from repro.errors import ReproError
 from repro.models.backends import BACKENDS, backend_with, parse_backend

@@ -41,8 +41,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Generate the mini-ILSVRC and print where it went, its size and its content hash."""
-    from repro.data.mini.generate import generate
     from repro.data.mini.config import MiniConfig
+    from repro.data.mini.generate import generate
 
     config = MiniConfig(seed=args.seed, classes=args.classes, train_per_class=args.train_per_class,
                         val_per_class=args.val_per_class, det_images=args.det_images)

@@ -13,13 +13,22 @@ from pathlib import Path
 
 import numpy as np
 
-from repro.data.datasets import DATASETS, DatasetSpec
-from repro.detect.specs import SplitSpec
 from repro.atomic import write_text
-from repro.data.ilsvrc.det import (Blacklist, DetImageList, DetMeta, ImageAnnotation, load_det_meta,
-                            read_annotations, read_blacklist, read_image_list, remap_blacklist)
+from repro.data.datasets import DATASETS, DatasetSpec
+from repro.data.ilsvrc.det import (
+    Blacklist,
+    DetImageList,
+    DetMeta,
+    ImageAnnotation,
+    load_det_meta,
+    read_annotations,
+    read_blacklist,
+    read_image_list,
+    remap_blacklist,
+)
 from repro.data.ilsvrc.layout import DetLayout
 from repro.detect.images import DetImage, read_image
+from repro.detect.specs import SplitSpec
 from repro.errors import ReproError
 
 SPLITS = ("val1", "val2")

@@ -19,17 +19,17 @@ import mxnet as mx
 import numpy as np
 from mxnet import autograd, gluon
 
-from repro.detect.specs import FineTuneSpec
 from repro.atomic import write_text
 from repro.data.ilsvrc.det import DetMeta, ImageAnnotation
 from repro.detect.backbone import replace_classifier
 from repro.detect.boxes import iou_matrix
 from repro.detect.images import DetImage
+from repro.detect.specs import FineTuneSpec
 from repro.detect.warp import warp_regions
 from repro.errors import ReproError
+from repro.models.classifier import Normalized
 from repro.models.refs import LoadedModel, parameters_sha256
 from repro.train.checkpoint import save_params
-from repro.models.classifier import Normalized
 
 CARD_NAME = "model.json"
 PARAMS_NAME = "region.params"

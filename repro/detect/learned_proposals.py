@@ -21,16 +21,16 @@ import numpy as np
 from mxnet import autograd, gluon
 from mxnet.gluon import HybridBlock, nn
 
-from repro.detect.specs import LEARNED_PROPOSALS, LearnedProposalSpec
 from repro.atomic import write_text
 from repro.data.ilsvrc.det import ImageAnnotation
 from repro.detect.backbone import FeatureTrunk
 from repro.detect.boxes import clip_to_image, unique_boxes
 from repro.detect.images import DetImage
+from repro.detect.specs import LEARNED_PROPOSALS, LearnedProposalSpec
 from repro.errors import ReproError
+from repro.models.classifier import Normalized
 from repro.models.refs import LoadedModel, load_model, parse_ref
 from repro.train.checkpoint import save_params
-from repro.models.classifier import Normalized
 
 CARD_NAME = "proposer.json"
 _VARIANCES = (0.1, 0.1, 0.2, 0.2)  # MXNet's (and SSD's) default box-offset scaling

@@ -19,11 +19,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from repro.detect.specs import SelectiveSearchSpec
 from repro.atomic import write_bytes
 from repro.detect.images import DetImage
 from repro.detect.learned_proposals import LearnedProposer
 from repro.detect.selective_search import selective_search
+from repro.detect.specs import SelectiveSearchSpec
 from repro.engine.pipeline import prepare_ordered
 from repro.errors import ReproError
 from repro.npz import read_npz

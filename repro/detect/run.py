@@ -17,8 +17,6 @@ from typing import Sequence
 import mxnet as mx
 import numpy as np
 
-from repro.detect.specs import (DETECTION_PROTOCOLS, LEARNED_PROPOSALS, PROPOSAL_SETS, SELECTIVE_SEARCH,
-                                DetectionProtocol, ProposalSetSpec)
 from repro.atomic import write_text
 from repro.detect.boxes import covered, unique_boxes
 from repro.detect.dataset import DetData, DetSplit, open_det_data, write_blacklist, write_image_list
@@ -26,10 +24,24 @@ from repro.detect.derive import ensemble_detections, score
 from repro.detect.finetune import CARD_NAME, collect_samples, finetune, write_region_card
 from repro.detect.learned_proposals import CARD_NAME as PROPOSER_CARD
 from repro.detect.learned_proposals import load_proposer, train_proposer
-from repro.detect.proposals import (ProposalCache, ProposalResult, ProposalSource, compute_proposals,
-                                    learned_source, selective_search_source)
+from repro.detect.proposals import (
+    ProposalCache,
+    ProposalResult,
+    ProposalSource,
+    compute_proposals,
+    learned_source,
+    selective_search_source,
+)
 from repro.detect.region_store import RegionScoreStore
 from repro.detect.scoring import ScoringSettings, member_record, score_regions
+from repro.detect.specs import (
+    DETECTION_PROTOCOLS,
+    LEARNED_PROPOSALS,
+    PROPOSAL_SETS,
+    SELECTIVE_SEARCH,
+    DetectionProtocol,
+    ProposalSetSpec,
+)
 from repro.detect.warp import mean_fill
 from repro.errors import ReproError
 from repro.metrics.det_eval import DEFINED_RULES, DetGroundTruth, write_submission

@@ -16,9 +16,9 @@ from typing import Callable, Sequence
 import mxnet as mx
 import numpy as np
 
-from repro.detect.specs import RegionWarpSpec
 from repro.detect.images import DetImage
 from repro.detect.region_store import MemberRecord, RegionScoreStore
+from repro.detect.specs import RegionWarpSpec
 from repro.detect.warp import mean_fill, warp_regions
 from repro.engine.pipeline import prepare_ordered
 from repro.errors import ReproError

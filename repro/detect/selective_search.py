@@ -10,8 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from repro.detect.specs import SelectiveSearchSpec
 from repro.detect.boxes import clip_to_image, unique_boxes
+from repro.detect.specs import SelectiveSearchSpec
 from repro.errors import ReproError
 
 _CONVERSIONS = {"hsv": cv2.COLOR_RGB2HSV, "lab": cv2.COLOR_RGB2Lab, "rgb": None}

@@ -13,10 +13,10 @@ from pathlib import Path
 import mxnet as mx
 import numpy as np
 
-from repro.engine.crops import extract_crops, get_scheme
-from repro.engine.reductions import reductions_for
 from repro.data.decode import decode_image
 from repro.data.ilsvrc.labels import LabelIndex
+from repro.engine.crops import extract_crops, get_scheme
+from repro.engine.reductions import reductions_for
 from repro.engine.store import ModelStore, list_models
 from repro.errors import ReproError
 from repro.models.classifier import Classifier, prepare_for_inference

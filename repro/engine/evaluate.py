@@ -19,13 +19,13 @@ import mxnet as mx
 import numpy as np
 from tqdm import tqdm
 
-from repro.engine.crops import CropScheme, extract_crops, get_scheme
-from repro.engine.reductions import reductions_for
 from repro.atomic import write_bytes
 from repro.data.decode import decode_image
-from repro.data.label_sources import LabelSource, image_root, resolve_labels
 from repro.data.ilsvrc.labels import LabelIndex
+from repro.data.label_sources import LabelSource, image_root, resolve_labels
+from repro.engine.crops import CropScheme, extract_crops, get_scheme
 from repro.engine.pipeline import prepare_ordered
+from repro.engine.reductions import reductions_for
 from repro.engine.store import ModelStore, StoreSpec, shard_chunks
 from repro.errors import ReproError
 from repro.models.backends import build_predictor

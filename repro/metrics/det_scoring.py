@@ -12,11 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from repro.atomic import write_text
-from repro.data.ilsvrc.det import (load_det_meta, read_annotations, read_blacklist, read_image_list,
-                                   remap_blacklist)
+from repro.data.ilsvrc.det import load_det_meta, read_annotations, read_blacklist, read_image_list, remap_blacklist
 from repro.errors import ReproError
-from repro.metrics.det_eval import (DEFINED_RULES, DetGroundTruth, UndefinedAPWarning, evaluate,
-                                    load_submission)
+from repro.metrics.det_eval import DEFINED_RULES, DetGroundTruth, UndefinedAPWarning, evaluate, load_submission
 from repro.provenance import manifest, sha256_file
 
 

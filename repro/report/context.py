@@ -7,8 +7,7 @@ from pathlib import Path
 
 from repro.atomic import write_bytes
 from repro.data.ilsvrc.labels import LabelIndex
-from repro.report.data_identity import (DataIdentity, DataRoot, identify_classification,
-                                        identify_detection)
+from repro.report.data_identity import DataIdentity, DataRoot, identify_classification, identify_detection
 from repro.report.deviations import Deviation, classification_deviations
 from repro.report.document import Figure
 from repro.report.inputs import DetEvalInfo, RunInputs, StoreInfo

@@ -9,8 +9,8 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
-from repro.train.recipe import RECIPES, SAMPLINGS, SamplingSpec, TrainRecipe
 from repro.errors import ReproError
+from repro.train.recipe import RECIPES, SAMPLINGS, SamplingSpec, TrainRecipe
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from repro.engine.crops import extract_crops, get_scheme, resized_size
-from repro.train.recipe import SamplingSpec
+from repro.data.decode import decode_image
 from repro.data.ilsvrc.classes import ClassList, read_meta
 from repro.data.ilsvrc.formats import read_devkit, read_folder
-from repro.data.decode import decode_image
 from repro.data.ilsvrc.labels import LabelIndex
 from repro.data.ilsvrc.layout import CLS_LAYOUT
+from repro.engine.crops import extract_crops, get_scheme, resized_size
 from repro.engine.pipeline import prepare_ordered
 from repro.errors import ReproError
 from repro.train.augment import sample_patch
+from repro.train.recipe import SamplingSpec
 
 ORDER_STREAM, PATCH_STREAM = 1, 2
 

@@ -32,7 +32,7 @@ from mxnet.gluon import HybridBlock
 from repro.atomic import write_text
 from repro.errors import ReproError
 from repro.metrics.classification import error_rate, topk_correct
-from repro.models.classifier import Classifier, prepare_for_inference
+from repro.models.classifier import Classifier, Normalized, prepare_for_inference
 from repro.models.refs import parameters_sha256
 from repro.models.specs import ModelSpec
 from repro.models.weights import load_params
@@ -51,7 +51,6 @@ from repro.train.data import (
     load_validation,
 )
 from repro.train.kvstore import Distribution
-from repro.models.classifier import Normalized
 from repro.train.network import build_networks
 from repro.train.polyak import PolyakAverage
 

@@ -26,13 +26,21 @@ from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 
+from repro.data.ilsvrc.layout import CLS_LAYOUT
 from repro.data.mini.classes import MINI_CLASSES, MiniClass
 from repro.data.mini.config import MINI_VERSION, TRAIN_QUIRKS, VAL_QUIRKS, MiniConfig
 from repro.data.mini.draw import DrawnObject, classification_image, detection_image
-from repro.data.mini.formats import (JPEG_QUALITY, QUIRKS, cls_meta_mat, det_annotation_xml,
-                                     det_blacklist_text, det_meta_mat, encode_image, eval_list_text,
-                                     lines_text)
-from repro.data.ilsvrc.layout import CLS_LAYOUT
+from repro.data.mini.formats import (
+    JPEG_QUALITY,
+    QUIRKS,
+    cls_meta_mat,
+    det_annotation_xml,
+    det_blacklist_text,
+    det_meta_mat,
+    encode_image,
+    eval_list_text,
+    lines_text,
+)
 from repro.data.mini.layout import MINI_DET_LAYOUT
 from repro.errors import ReproError
 from repro.provenance import manifest, sha256_file

@@ -1,53 +1,21 @@
 """ILSVRC2014 DET readers: meta_det.mat, eval lists, XML ground truth, blacklist (tiny files and real data)."""
 from __future__ import annotations
 
-import functools
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
-import scipy.io
+from support import DEVKIT, parse_val2, toy_meta, write_meta, write_xml
 
-from repro.data.ilsvrc.det import (DetClass, DetMeta, load_det_meta, read_annotation, read_annotations,
-                            read_blacklist, read_image_list, remap_blacklist)
+from repro.data.ilsvrc.det import (
+    load_det_meta,
+    read_annotation,
+    read_annotations,
+    read_blacklist,
+    read_image_list,
+    remap_blacklist,
+)
 from repro.errors import ReproError
-
-DEVKIT = ("ilsvrc2014-devkit", "data")
-TOY_CLASSES = (("n00000001", "alpha"), ("n00000002", "beta"), ("n00000003", "gamma"))
-
-
-# ---- writers of the devkit layout (also used by tests/test_det_eval.py) -------------------------
-
-def write_xml(path: Path, width: int, height: int, objects: list[tuple[str, int, int, int, int]],
-              *, raw_size: str | None = None) -> Path:
-    """An annotation XML as in ILSVRC2013_DET_bbox_val (objects: wnid, xmin, ymin, xmax, ymax)."""
-    body = "".join(
-        f"\t<object>\n\t\t<name>{wnid}</name>\n\t\t<bndbox>\n\t\t\t<xmin>{x1}</xmin>\n"
-        f"\t\t\t<xmax>{x2}</xmax>\n\t\t\t<ymin>{y1}</ymin>\n\t\t\t<ymax>{y2}</ymax>\n"
-        f"\t\t</bndbox>\n\t</object>\n" for wnid, x1, y1, x2, y2 in objects)
-    size = raw_size if raw_size is not None else (
-        f"\t<size>\n\t\t<width>{width}</width>\n\t\t<height>{height}</height>\n\t</size>\n")
-    path.write_text(f"<annotation>\n\t<folder>ILSVRC2013_val</folder>\n\t<filename>{path.stem}"
-                    f"</filename>\n\t<source>\n\t\t<database>ILSVRC_2013</database>\n\t</source>\n"
-                    f"{size}{body}</annotation>")
-    return path
-
-
-def write_meta(path: Path, classes=TOY_CLASSES, id_field: str = "ILSVRC2014_DET_ID",
-               ids: list[int] | None = None) -> Path:
-    """A meta_det.mat with a 1xN 'synsets' struct array, as MATLAB saves it."""
-    synsets = np.zeros((1, len(classes)), dtype=[(id_field, "O"), ("WNID", "O"), ("name", "O")])
-    for i, (wnid, name) in enumerate(classes):
-        det_id = (ids or range(1, len(classes) + 1))[i]
-        synsets[0, i] = (np.array([[det_id]], dtype=np.uint16), wnid, name)
-    scipy.io.savemat(path, {"synsets": synsets})
-    return path
-
-
-def toy_meta() -> DetMeta:
-    return DetMeta(tuple(DetClass(i, wnid, name) for i, (wnid, name) in enumerate(TOY_CLASSES, 1)))
-
 
 # ---- meta_det.mat ---------------------------------------------------------------------------------
 
@@ -187,15 +155,6 @@ def test_missing_xml_for_a_listed_image_is_an_error(tmp_path):
     image_list = read_image_list(tmp_path / "list.txt")
     with pytest.raises(ReproError, match=r"b\.xml: missing ground truth for image b of .*list\.txt"):
         read_annotations(tmp_path, image_list, toy_meta())
-
-
-@functools.lru_cache(maxsize=1)
-def parse_val2(data: Path):
-    """The real val2 ground truth, parsed once per session: (meta, list, annotations, xml folder)."""
-    meta = load_det_meta(data / "meta_det.mat")
-    image_list = read_image_list(data / "det_lists" / "ilsvrc13_val2.txt")
-    gt_dir = data / "ground_truth" / "ilsvrc13_det_val2_bbox"
-    return meta, image_list, read_annotations(gt_dir, image_list, meta), gt_dir
 
 
 @pytest.fixture

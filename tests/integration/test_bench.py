@@ -14,8 +14,8 @@ from repro.bench.images import generate_images
 from repro.bench.machine import describe_machine
 from repro.bench.targets import add_bounds, check_targets
 from repro.cli import main
-from repro.data.mini.generate import generate
 from repro.data.mini.config import MiniConfig
+from repro.data.mini.generate import generate
 from repro.models.refs import load_model, parse_ref
 
 

@@ -14,8 +14,8 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from support import cli_args, make_dataset
 
-from engine_support import cli_args, make_dataset
 from repro.cli import main
 from repro.data.ilsvrc.labels import LabelIndex
 from repro.engine.store import ModelStore, list_models

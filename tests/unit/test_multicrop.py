@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from repro.engine.crops import CROP_SCHEMES, CropScheme, extract_crops, get_scheme, resized_size
 from protocols.multicrop import CROPS_1, CROPS_10, CROPS_144
 from repro.cli import main
+from repro.engine.crops import CROP_SCHEMES, CropScheme, extract_crops, get_scheme, resized_size
 from repro.errors import ReproError
 
 KIND_ORDER = ["tl", "tr", "bl", "br", "center", "full"]

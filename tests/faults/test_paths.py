@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from engine_support import cli_args, make_dataset
+from support import cli_args, make_dataset
 
 from repro.cli import main
 from repro.data.ilsvrc.classes import ClassList
-from repro.data.ilsvrc.formats import read_kaggle
 from repro.data.ilsvrc.det import read_image_list
+from repro.data.ilsvrc.formats import read_kaggle
 from repro.errors import LabelError, ReproError
 from repro.models.refs import parse_ref
 
@@ -85,8 +85,8 @@ def test_detection_fine_tuning_cannot_write_outside_its_output_folder(tmp_path):
         _classification_card,
     )
 
-    from repro.data.mini.generate import generate
     from repro.data.mini.config import MiniConfig
+    from repro.data.mini.generate import generate
     from repro.detect.dataset import open_det_data
     from repro.detect.run import RunSettings, finetune_members
 

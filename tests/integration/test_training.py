@@ -16,10 +16,9 @@ import mxnet as mx
 import numpy as np
 import pytest
 from mxnet.gluon import nn
+from support import TINY, make_mini, train_args
 
-from repro.train.recipe import ENSEMBLES, RECIPES, SAMPLINGS, Photometric, SamplingSpec
 from repro.cli import main
-from repro.data.mini.generate import MiniConfig, generate
 from repro.errors import ReproError
 from repro.models.refs import load_model, parse_ref
 from repro.train.augment import distort_colours, patch_box, sample_patch
@@ -28,19 +27,7 @@ from repro.train.data import epoch_plan
 from repro.train.kvstore import Distribution
 from repro.train.loop import LOG_COLUMNS, lr_scheduler
 from repro.train.polyak import PolyakAverage
-
-TINY = ("--recipe", "mini", "--width", "0.125", "--input-size", "80", "--batch-size", "8", "--no-progress")
-
-
-def make_mini(root: Path) -> Path:
-    """A 2-class mini-ILSVRC: 32 training and 8 validation JPEGs in the real layouts."""
-    generate(root, MiniConfig(seed=3, classes=2, train_per_class=16, val_per_class=4, det_images=0))
-    return root
-
-
-def train_args(data: Path, out: Path, *extra: str, epochs: int = 2) -> list[str]:
-    """`repro train` arguments of a tiny run (width 0.125, 80 px, 4 steps per epoch)."""
-    return ["train", "--data", str(data), "--out", str(out), "--epochs", str(epochs), *TINY, *extra]
+from repro.train.recipe import ENSEMBLES, RECIPES, SAMPLINGS, Photometric, SamplingSpec
 
 
 @pytest.fixture(scope="module")

@@ -17,18 +17,24 @@ from __future__ import annotations
 import mxnet as mx
 import numpy as np
 import pytest
+from support import make_dataset
 
-from repro.engine.crops import get_scheme
 from repro.bench.images import generate_images
 from repro.data.ilsvrc.labels import LabelIndex
+from repro.engine.crops import get_scheme
 from repro.engine.evaluate import EvaluationSettings, ImageSource, evaluate
 from repro.engine.store import ModelStore
 from repro.errors import ReproError
-from repro.models.backends import (BACKENDS, backend_with, build_predictor, calibration_crops, export_onnx,
-                                   micro_batch_size, parse_backend)
+from repro.models.backends import (
+    BACKENDS,
+    backend_with,
+    build_predictor,
+    calibration_crops,
+    export_onnx,
+    micro_batch_size,
+    parse_backend,
+)
 from repro.models.refs import load_model, parse_ref
-
-from engine_support import make_dataset
 
 SIZE, CLASSES, WIDTH = 64, 10, 0.25
 BOUNDS = {"mxnet-bf16": (0.02, 0.75), "mxnet-int8": (0.06, 0.5)}  # (mean |dp|, top-1 agreement)

@@ -10,15 +10,27 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_det_data import DEVKIT, parse_val2, write_meta, write_xml  # tests/ is on sys.path
+from support import DEVKIT, parse_val2, write_meta, write_xml
 
 from repro.cli import main
-from repro.data.ilsvrc.det import (Blacklist, ImageAnnotation, load_det_meta, read_annotations, read_blacklist,
-                            read_image_list)
+from repro.data.ilsvrc.det import (
+    Blacklist,
+    ImageAnnotation,
+    load_det_meta,
+    read_annotations,
+    read_blacklist,
+    read_image_list,
+)
 from repro.errors import ReproError
 from repro.metrics import det_eval
-from repro.metrics.det_eval import (DetGroundTruth, Detections, UndefinedAPWarning, evaluate,
-                                    load_submission, write_submission)
+from repro.metrics.det_eval import (
+    Detections,
+    DetGroundTruth,
+    UndefinedAPWarning,
+    evaluate,
+    load_submission,
+    write_submission,
+)
 
 # the toy meta has classes 1 n00000001, 2 n00000002, 3 n00000003; most cases use class 1 only
 pytestmark = pytest.mark.filterwarnings("ignore::repro.metrics.det_eval.UndefinedAPWarning")

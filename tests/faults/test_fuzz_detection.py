@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_det_data import toy_meta, write_xml  # tests/ is on sys.path
+from support import toy_meta, write_xml
 
 from repro.data.ilsvrc.det import ImageAnnotation, read_annotation
 from repro.errors import ReproError

@@ -12,15 +12,14 @@ import cv2
 import mxnet as mx
 import numpy as np
 import pytest
-from conftest import shared_path  # tests/ is on sys.path
+from support import DET_INPUT, DET_WIDTH, classification_card, shared_path, tiny_detection_protocol
 
-from protocols.detection import RCNN_FAST, RCNN_FINETUNE, RCNN_WARP
-from repro.detect.specs import DETECTION_PROTOCOLS, LEARNED_PROPOSALS, PROPOSAL_SETS, SELECTIVE_SEARCH, ProposalSetSpec
+from protocols.detection import RCNN_FINETUNE, RCNN_WARP
 from repro.cli import main
 from repro.data.decode import decode_image
 from repro.data.ilsvrc.det import ImageAnnotation, read_image_list
-from repro.data.mini.generate import generate
 from repro.data.mini.config import MiniConfig
+from repro.data.mini.generate import generate
 from repro.data.mini.layout import MINI_DET_LAYOUT
 from repro.detect.backbone import FeatureTrunk, replace_classifier
 from repro.detect.boxes import covered, iou_matrix
@@ -34,27 +33,15 @@ from repro.detect.proposals import ProposalCache, compute_proposals, selective_s
 from repro.detect.region_store import RegionScoreStore
 from repro.detect.run import RESULTS_NAME, RunSettings, detect, finetune_members
 from repro.detect.selective_search import selective_search
+from repro.detect.specs import LEARNED_PROPOSALS, SELECTIVE_SEARCH
 from repro.detect.warp import matlab_round, plan_warp, warp_regions
 from repro.errors import ReproError
 from repro.metrics.det_eval import DetGroundTruth, evaluate, load_submission
 from repro.models.specs import MODELS
 from repro.models.weights import initialize_random
 
-FAST_SS = dataclasses.replace(RCNN_FAST, id="test-fast", ks=(300,), color_spaces=("hsv",),
-                              strategies=(("color", "size", "fill"),), canonical_width=None, note="")
-TINY_HEAD = dataclasses.replace(LEARNED_PROPOSALS.get("multibox-head"), id="test-head", image_size=96,
-                                iterations=3, batch_size=4, top_k=20, note="")
-if "test-fast" not in SELECTIVE_SEARCH:
-    SELECTIVE_SEARCH.register("test-fast", FAST_SS)
-    LEARNED_PROPOSALS.register("test-head", TINY_HEAD)
-    PROPOSAL_SETS.register("test-ss", ProposalSetSpec("test-ss", 1, "test-fast", None))
-    PROPOSAL_SETS.register("test-both", ProposalSetSpec("test-both", 1, "test-fast", "test-head"))
-TINY_PROTOCOL = dataclasses.replace(
-    DETECTION_PROTOCOLS.get("mini"), id="test", proposals="test-both", baseline_proposals=("test-ss",),
-    finetune=dataclasses.replace(RCNN_FINETUNE, batch_size=16, iterations=3, background_per_image=8))
-if "test" not in DETECTION_PROTOCOLS:
-    DETECTION_PROTOCOLS.register("test", TINY_PROTOCOL)
-WIDTH, INPUT = 0.125, 64
+TINY_PROTOCOL = tiny_detection_protocol()
+WIDTH, INPUT = DET_WIDTH, DET_INPUT
 
 
 def test_matlab_round_takes_halves_away_from_zero():
@@ -132,7 +119,7 @@ def _small_real_image() -> np.ndarray:
 
 def test_selective_search_is_deterministic_sorted_and_filtered():
     image = _small_real_image()
-    spec = dataclasses.replace(FAST_SS, canonical_width=240)
+    spec = dataclasses.replace(SELECTIVE_SEARCH.get("test-fast"), canonical_width=240)
     first, second = selective_search(image, spec), selective_search(image, spec)
     assert np.array_equal(first, second) and len(first) > 1
     assert np.array_equal(first, np.unique(first, axis=0))
@@ -148,7 +135,7 @@ def test_proposal_cache_reuses_boxes_for_the_same_bytes_only(tmp_path):
     for name, pixels in (("a", image), ("b", image[::-1].copy())):
         cv2.imwrite(str(tmp_path / f"{name}.png"), cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
     load = lambda i: read_image(tmp_path / f"{'ab'[i]}.png")  # noqa: E731
-    source, cache = selective_search_source(FAST_SS), ProposalCache(tmp_path / "cache")
+    source, cache = selective_search_source(SELECTIVE_SEARCH.get("test-fast")), ProposalCache(tmp_path / "cache")
     first = compute_proposals(2, load, [source], cache)
     second = compute_proposals(2, load, [source], cache)
     assert first.cache_hits[source.key] == 0 and second.cache_hits[source.key] == 2
@@ -180,23 +167,11 @@ def test_split_follows_the_devkit_val2_list():
 
 # --- a tiny end-to-end run ---------------------------------------------------------------------------
 
-def _classification_card(folder: Path, seed: int, classes: int) -> Path:
-    spec = MODELS.get("googlenet-paper")
-    net = spec.create(classes=classes, width=WIDTH, aux=False)
-    initialize_random(net, seed=seed, input_size=INPUT)
-    folder.mkdir(parents=True)
-    net.save_parameters(str(folder / "net.params"))
-    card = {"spec": spec.id, "params": "net.params", "classes": classes, "width": WIDTH,
-            "input_size": INPUT, "seed": seed, "name": f"cls{seed}"}
-    (folder / "model.json").write_text(json.dumps(card))
-    return folder / "model.json"
-
-
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("det")
     generate(root / "mini", MiniConfig(seed=3, classes=2, train_per_class=2, val_per_class=3, det_images=6))
-    cards = [str(_classification_card(root / f"cls{s}", s, 2)) for s in (1, 2)]
+    cards = [str(classification_card(root / f"cls{s}", s, 2)) for s in (1, 2)]
     data = open_det_data(root / "mini")
     tuned = finetune_members(data, TINY_PROTOCOL, cards, root / "ft", RunSettings(workers=2), count=3)
     regions = [m["card"] for m in tuned["members"]]
@@ -264,7 +239,7 @@ def test_learned_proposer_reloads_with_its_key_and_proposes_inside_the_image(tin
     image = data.load_image(data.eval_list.names[0])
     boxes = proposer.propose(image.pixels)
     height, width = image.pixels.shape[:2]
-    assert 0 < len(boxes) <= TINY_HEAD.top_k
+    assert 0 < len(boxes) <= LEARNED_PROPOSALS.get("test-head").top_k
     assert boxes[:, :2].min() >= 0 and boxes[:, 2].max() < width and boxes[:, 3].max() < height
 
 
@@ -308,7 +283,7 @@ def test_bad_ground_truth_stops_the_run_naming_the_file(tiny_run, tmp_path, caps
 
 def test_region_classifiers_must_have_one_output_per_class_plus_background(tiny_run, tmp_path):
     root, data, _, proposer, _ = tiny_run
-    wrong = _classification_card(tmp_path / "cls9", 9, 2)  # 2 outputs; the data needs 2 + 1
+    wrong = classification_card(tmp_path / "cls9", 9, 2)  # 2 outputs; the data needs 2 + 1
     with pytest.raises(ReproError, match="classes \\+ background"):
         detect(data, TINY_PROTOCOL, [str(wrong)], proposer, tmp_path / "out")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from engine_support import cli_args, make_dataset
+from support import cli_args, make_dataset
 
 from repro.cli import main
 from repro.data.ilsvrc.labels import LabelIndex

@@ -12,22 +12,21 @@ from pathlib import Path
 import mxnet as mx
 import numpy as np
 import pytest
+from support import CLASSES, CROP, WIDTH, cli_args, make_dataset
 
 from protocols.classification import table3
-from repro.engine.members import combine, open_members
-from repro.engine.crops import extract_crops, get_scheme
-from repro.engine.reductions import reductions_for
 from repro.cli import main
 from repro.data.decode import decode_image
 from repro.data.ilsvrc.labels import LabelIndex
+from repro.engine.crops import extract_crops, get_scheme
 from repro.engine.evaluate import EvaluationSettings, ImageSource, evaluate
+from repro.engine.members import combine, open_members
+from repro.engine.reductions import reductions_for
 from repro.engine.store import ModelStore, list_models
 from repro.errors import ReproError
 from repro.metrics.classification import topk_correct
 from repro.models.classifier import Classifier, prepare_for_inference
 from repro.models.refs import load_model, parse_ref
-
-from engine_support import CLASSES, CROP, WIDTH, cli_args, make_dataset
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_training import TINY, make_mini
+from support import TINY, make_mini
 
 from repro.errors import ReproError
 from repro.train.launcher import dmlc_environment, free_port, start_job, wait_job

@@ -15,11 +15,10 @@ import scipy.io
 
 from repro.cli import main
 from repro.data.ilsvrc.classes import ClassList, read_class_list, read_meta
-from repro.data.ilsvrc.formats import (folder_classes, read_caffe, read_devkit, read_folder, read_kaggle,
-                                    read_unlabelled)
-from repro.data.ilsvrc.recordio import read_recordio
+from repro.data.ilsvrc.formats import folder_classes, read_caffe, read_devkit, read_folder, read_kaggle, read_unlabelled
 from repro.data.ilsvrc.labels import LabelIndex, check_index, ilsvrc_expected_counts
 from repro.data.ilsvrc.real_labels import load_real_labels, real_accuracy
+from repro.data.ilsvrc.recordio import read_recordio
 from repro.errors import LabelError
 
 DEVKIT = ("ilsvrc2014-devkit", "data")

@@ -13,15 +13,22 @@ import pytest
 import scipy.io
 from PIL import Image, ImageOps
 
-from repro.data.datasets import DATASETS
 from repro.cli import main
-from repro.data.mini.generate import (MANIFEST_NAME, README_NAME, content_hash, file_hashes, generate,
-                             make_plan, render_classification)
+from repro.data.datasets import DATASETS
+from repro.data.ilsvrc.layout import CLS_LAYOUT
 from repro.data.mini.classes import MINI_CLASSES
 from repro.data.mini.config import VAL_QUIRKS, MiniConfig
-from repro.data.mini.formats import cls_meta_mat, det_annotation_xml, det_meta_mat
 from repro.data.mini.draw import DrawnObject
-from repro.data.ilsvrc.layout import CLS_LAYOUT
+from repro.data.mini.formats import cls_meta_mat, det_annotation_xml, det_meta_mat
+from repro.data.mini.generate import (
+    MANIFEST_NAME,
+    README_NAME,
+    content_hash,
+    file_hashes,
+    generate,
+    make_plan,
+    render_classification,
+)
 from repro.data.mini.layout import MINI_DET_LAYOUT
 from repro.errors import ReproError
 

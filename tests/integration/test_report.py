@@ -29,8 +29,8 @@ from scipy.stats import binomtest
 
 from repro.cli import main
 from repro.data.ilsvrc.classes import read_meta
-from repro.data.ilsvrc.formats import read_devkit
 from repro.data.ilsvrc.det import load_det_meta, read_annotations, read_image_list
+from repro.data.ilsvrc.formats import read_devkit
 from repro.data.ilsvrc.labels import LabelIndex
 from repro.data.ilsvrc.layout import CLS_LAYOUT
 from repro.data.mini.layout import MINI_DET_LAYOUT

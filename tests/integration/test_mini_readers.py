@@ -10,11 +10,11 @@ import pytest
 from repro.cli import main
 from repro.data.decode import decode_image
 from repro.data.ilsvrc.det import load_det_meta, read_annotations, read_blacklist, read_image_list
-from repro.data.mini.generate import generate
-from repro.data.mini.config import MiniConfig
 from repro.data.ilsvrc.layout import CLS_LAYOUT
+from repro.data.mini.config import MiniConfig
+from repro.data.mini.generate import generate
 from repro.data.mini.layout import MINI_DET_LAYOUT
-from repro.metrics.det_eval import DetGroundTruth, Detections, evaluate
+from repro.metrics.det_eval import Detections, DetGroundTruth, evaluate
 
 
 @pytest.fixture(scope="module")
