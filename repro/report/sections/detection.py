@@ -50,8 +50,8 @@ def _paper_and_measured(ctx: ReportContext, run: RunInputs, number: int) -> list
     caveats = sorted({str(n) for n in measured["note"].iloc[ours] if isinstance(n, str) and n})
     data = sorted({f"{ctx.detection_data(r).name}: {ctx.detection_data(r).verdict}"
                    for r in run.det_evals})
-    rows = ", ".join(str(i + 1) for i in ours)
-    notes = (_source_notes(number) + [f"Rows {rows}: this run, as `repro detect tables` describes them: "
+    rows = ("Rows " if len(ours) > 1 else "Row ") + ", ".join(str(i + 1) for i in ours)
+    notes = (_source_notes(number) + [f"{rows}: this run, as `repro detect tables` describes them: "
                                       f"{c}"
                                       for c in caveats] + [READING]
              + ([f"Detection data of this run: {d}." for d in data] or [
