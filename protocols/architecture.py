@@ -7,20 +7,31 @@ from pathlib import Path
 import pandas as pd
 
 from protocols import paper
+from repro import results_schema
 from repro.atomic import write_text
 from repro.errors import ReproError
+from repro.report.cells import render
+from repro.report.tables import artefact_markdown, value
 from repro.tables import TABLES, TableOutput, TableWriter
 
 VARIANTS = {"paper": "googlenet-paper", "gluoncv": "googlenet-gluoncv"}
-COLUMNS = ["layer", "output", "params", "macs", "paper_params", "paper_ops", "paper_output",
-           "params_diff", "macs_diff", "params_diff_pct", "inconsistent", "note"]
+ARTEFACTS = {"paper": results_schema.TABLE1, "gluoncv": results_schema.TABLE1_GLUONCV}
+COLUMNS = results_schema.TABLE1.names
+MARKDOWN_COLUMNS = (
+    value("layer", "layer"), value("output", "output"), value("params", "params", "si"),
+    value("paper params", "paper_params", "si"), value("params diff", "params_diff"),
+    value("params diff %", "params_diff_rel"), value("MACs", "macs", "si"),
+    value("paper ops", "paper_ops", "si"), value("ops diff", "macs_diff", "si"),
+    value("paper inconsistent", "inconsistent"), value("note", "note"),
+)
 
 
 def table1(model_id: str, input_size: int = 224) -> pd.DataFrame:
     """One row per Table 1 row (softmax excluded): counted output/params/MACs beside the paper's.
 
-    ``params_diff``/``macs_diff`` are counted minus printed; ``inconsistent`` marks the rows where the
-    paper's printed numbers disagree with its own widths (``protocols.paper.TABLE1_INCONSISTENT``).
+    ``params_diff``/``macs_diff`` are counted minus printed, ``params_diff_rel`` the difference over
+    the printed value; ``inconsistent`` marks the rows where the paper's printed numbers disagree
+    with its own widths (``protocols.paper.TABLE1_INCONSISTENT``).
     """
     from repro.models.counting import count_rows  # MXNet: imported when a table is made, not at registration
     from repro.models.specs import MODELS
@@ -42,7 +53,7 @@ def table1(model_id: str, input_size: int = 224) -> pd.DataFrame:
     })
     frame["params_diff"] = frame["params"] - frame["paper_params"]
     frame["macs_diff"] = frame["macs"] - frame["paper_ops"]
-    frame["params_diff_pct"] = (100 * frame["params_diff"] / frame["paper_params"]).round(1)
+    frame["params_diff_rel"] = (frame["params_diff"] / frame["paper_params"]).round(6)
     frame["inconsistent"] = frame["layer"].isin(paper.TABLE1_INCONSISTENT)
     frame["note"] = frame["layer"].map(paper.TABLE1_NOTES).fillna("")
     return frame[COLUMNS]
@@ -53,42 +64,21 @@ def totals(frame: pd.DataFrame) -> dict[str, int]:
     return {"params": int(frame["params"].sum()), "macs": int(frame["macs"].sum())}
 
 
-def _human(value) -> str:
-    """3 significant digits with K/M/G, as Table 1 prints; blank for missing values."""
-    if pd.isna(value):
-        return ""
-    value = int(value)
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g}{suffix}"
-    return str(value)
-
-
-def to_markdown(frame: pd.DataFrame, model_id: str) -> str:
+def to_markdown(frame: pd.DataFrame, model_id: str, variant: str = "paper") -> str:
     """Table 1 as Markdown: counted vs printed with differences, totals and the paper's notes."""
     from repro.models.specs import MODELS
 
     spec = MODELS.get(model_id)
-    view = pd.DataFrame({
-        "layer": frame["layer"], "output": frame["output"],
-        "params": frame["params"].map(_human), "paper params": frame["paper_params"].map(_human),
-        "diff": [(f"{d:+,} ({p:+.1f}%)" if not pd.isna(d) else "")
-                 for d, p in zip(frame["params_diff"], frame["params_diff_pct"])],
-        "MACs": frame["macs"].map(_human), "paper ops": frame["paper_ops"].map(_human),
-        "ops diff": frame["macs_diff"].map(lambda d: "" if pd.isna(d) else _human(d)),
-        "paper inconsistent": frame["inconsistent"].map({True: "yes", False: ""}),
-        "note": frame["note"],
-    })
     total = totals(frame)
     lines = [f"# Table 1 — {spec.id}", "", spec.description + ".", "",
-             view.to_markdown(index=False), "",
-             f"Total (main branch, weights + biases): **{total['params']:,} parameters**, "
+             artefact_markdown(ARTEFACTS[variant], frame, MARKDOWN_COLUMNS), "",
+             f"Total (main branch, weights + biases): **{render(total['params'], 'int')} parameters**, "
              f"**{total['macs'] / 1e9:.3f} G multiply-adds** per 224x224 image "
-             f"(paper text: about 1.5 G; its widths give {paper.TOTAL_PARAMS_COMPUTED:,} "
+             f"(paper text: about 1.5 G; its widths give {render(paper.TOTAL_PARAMS_COMPUTED, 'int')} "
              f"parameters and ~1.58 G).", "",
              "Counted by walking the Gluon graph (forward hooks on every Conv2D/Dense); paper values "
-             f"from {paper.CITATION}, Table 1. 'paper inconsistent' marks rows whose printed values "
-             "disagree with the paper's own layer widths."]
+             f"from {paper.CITATION}, Table 1. Differences are counted minus printed. 'paper "
+             "inconsistent' marks rows whose printed values disagree with the paper's own layer widths."]
     if spec.deviations:
         lines += ["", "Deviations of this model from the paper:", ""]
         lines += [f"- {d}" for d in spec.deviations]
@@ -114,13 +104,13 @@ def write_table1(variant: str = "paper", input_size: int = 224, out: Path | None
     model_id = VARIANTS[variant]
     frame = table1(model_id, input_size)
     if out is not None:
-        stem = Path(out) / ("table1_architecture" + ("" if variant == "paper" else f"_{variant}"))
-        csv, markdown = csv or stem.with_suffix(".csv"), markdown or stem.with_suffix(".md")
+        artefact = ARTEFACTS[variant]
+        csv, markdown = csv or artefact.path(out), markdown or artefact.markdown_path(out)
     paths = []
     if csv:
-        paths.append(write_text(csv, frame.to_csv(index=False)))
+        paths.append(results_schema.write_frame_at(ARTEFACTS[variant], frame, csv))
     if markdown:
-        paths.append(write_text(markdown, to_markdown(frame, model_id)))
+        paths.append(write_text(markdown, to_markdown(frame, model_id, variant)))
     return TableOutput(tuple(paths), _summary(frame, model_id, input_size))
 
 

@@ -15,9 +15,13 @@ import numpy as np
 import pandas as pd
 
 from protocols import paper
-from protocols.tables import write_paper_table
+from protocols.tables import MARKDOWN_COLUMNS, paper_table, write_paper_table
+from repro import results_schema as schema
 from repro.atomic import write_text
 from repro.errors import ReproError
+from repro.report.cells import render
+from repro.report.markdown import grid
+from repro.report.tables import artefact_markdown, difference, frame_table, interval, value
 from repro.tables import TABLES, TableOutput, TableWriter
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -59,56 +63,63 @@ def ordering_checks(frame: pd.DataFrame) -> pd.DataFrame:
     """Per claim of the paper's Table 3 (more crops / more models lower the error): ours holds?"""
     checks = []
     err = {(r.models, r.crops): r.top5_err for r in frame.itertuples()}
-    for (m, c), value in sorted(err.items()):
-        for (m2, c2), value2 in sorted(err.items()):
+    for (m, c), err1 in sorted(err.items()):
+        for (m2, c2), err2 in sorted(err.items()):
             if (m2 == m and c2 > c) or (c2 == c and m2 > m):
                 claim = (f"{m2} model(s) x {c2} crops below {m} model(s) x {c} crops")
-                checks.append({"claim": claim, "ours_holds": bool(value2 < value),
-                               "ours": f"{100 * value2:.2f}% vs {100 * value:.2f}%"})
+                checks.append({"claim": claim, "ours_holds": bool(err2 < err1),
+                               "ours": f"{render(err2, 'pct')} vs {render(err1, 'pct')}"})
     return pd.DataFrame(checks)
 
 
 def table2(frame: pd.DataFrame, label: str, dataset: str) -> pd.DataFrame:
     """The paper's Table 2 with our best row (most models, most crops) appended."""
     best = frame.sort_values(["models", "crops"]).iloc[-1]
-    ours = pd.DataFrame([{"team": label, "year": "this run", "place": "-",
-                          "top5_err_pct": round(100 * best.top5_err, 2),
+    ours = pd.DataFrame([{"team": label, "year": "this run", "place": "-", "top5_err": best.top5_err,
                           "external_data": f"measured on {dataset} ({int(best.models)} model(s), "
                                            f"{int(best.crops)} crops)"}])
-    return pd.concat([paper.TABLE2.astype({"year": str}), ours], ignore_index=True)
+    return pd.concat([paper_table(2).astype({"year": str}), ours], ignore_index=True)
 
 
+#: Table 3's Markdown: measured beside the paper, then what the paper does not report.
+TABLE3_MARKDOWN = (
+    value("models", "models"), value("crops", "crops"), value("cost", "cost"),
+    value("top-5 error", "top5_err"), interval("95% CI", "top5_ci_low", "top5_ci_high"),
+    value("paper top-5", "paper_top5_err"), difference("measured - paper", "top5_err", "paper_top5_err"),
+    value("vs base", "vs_base"), value("paper vs base", "paper_vs_base"),
+    value("p (McNemar vs base)", "p_vs_base"), value("top-1 error", "top1_err"),
+    interval("top-1 95% CI", "top1_ci_low", "top1_ci_high"), value("evaluated", "n_evaluated"),
+    value("images", "n_images"),
+)
 
 
 def table3_markdown(frame: pd.DataFrame, dataset: str, notes: list[str]) -> str:
     """Markdown of our Table 3 beside the paper's, with the ordering checks and notes."""
-    pct = lambda v: "" if pd.isna(v) else f"{100 * v:.2f}%"  # noqa: E731
-    view = pd.DataFrame({
-        "models": frame["models"], "crops": frame["crops"], "cost": frame["cost"],
-        "top-5 error": [f"{pct(e)} [{pct(lo)}, {pct(hi)}]" for e, lo, hi in
-                        zip(frame["top5_err"], frame["top5_ci_low"], frame["top5_ci_high"])],
-        "paper top-5": frame["paper_top5_err"].map(pct),
-        "vs base": frame["vs_base"].map(lambda v: f"{100 * v:+.2f}%"),
-        "paper vs base": frame["paper_vs_base"].map(lambda v: "" if pd.isna(v) else f"{100 * v:+.2f}%"),
-        "p (McNemar vs base)": frame["p_vs_base"].map(lambda v: "" if pd.isna(v) else f"{v:.3g}"),
-        "top-1 error": [f"{pct(e)} [{pct(lo)}, {pct(hi)}]" for e, lo, hi in
-                        zip(frame["top1_err"], frame["top1_ci_low"], frame["top1_ci_high"])],
-        "images": frame["n_evaluated"].astype(str) + "/" + frame["n_images"].astype(str),
-    })
     checks = ordering_checks(frame)
     members = len(frame["members"].iloc[-1].split(", "))
     lines = [f"# Table 3 — classification, measured on {dataset}, beside the paper", "",
-             view.to_markdown(index=False), "",
-             "Brackets: exact (Clopper-Pearson) 95% intervals. Paper values: "
+             artefact_markdown(schema.TABLE3, frame, TABLE3_MARKDOWN), "",
+             "Rates are percentages; differences (vs base, measured - paper) are percentage points "
+             "(pp). Brackets: exact (Clopper-Pearson) 95% intervals. Paper values: "
              f"{paper.CITATION}, Table 3 (7 models); the paper reports no top-1 error.", ""]
     if members < PAPER_MODELS:
         lines += [f"**Only {members} model(s) available** (the paper ensembles {PAPER_MODELS}); the "
                   f"multi-model rows use {members} and are compared with the paper's 7-model rows.", ""]
+    order = grid(frame_table("ordering", "", checks, {"claim": ("claim", "text"), "ours_holds": (
+        "ours holds", "bool"), "ours": ("ours", "text")})) if not checks.empty else \
+        "(a single row: nothing to order)"
     lines += ["Members: " + frame["members"].iloc[-1], "", "Does the paper's ordering hold here?", "",
-              checks.to_markdown(index=False) if not checks.empty else "(a single row: nothing to order)",
-              ""]
+              order, ""]
     lines += [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n"
+
+
+def table2_markdown(frame: pd.DataFrame, dataset: str, notes: list[str]) -> str:
+    """Markdown of the paper's Table 2 with our best row."""
+    return ("# Table 2 — ILSVRC classification (top-5 error), with this run's best row\n\n"
+            + artefact_markdown(schema.TABLE2, frame, MARKDOWN_COLUMNS[2])
+            + f"\n\nThe last row is measured on {dataset}; the others are the paper's, on ILSVRC "
+              "2012 test/val.\n" + "".join(f"- {n}\n" for n in notes))
 
 
 def write_measured(out: Path, store: Path, models: str | None = None, combine: str = "mean",
@@ -126,26 +137,24 @@ def write_measured(out: Path, store: Path, models: str | None = None, combine: s
     if spec.crop_size != 224:
         notes.append(f"crops are {spec.crop_size}px ({spec.scheme_id}); the paper's are 224px")
     frame = table3(members, combine)
-    paths = [write_text(out / "table3_classification.csv", frame.to_csv(index=False)),
-             write_text(out / "table3_classification.md", table3_markdown(frame, dataset_name, notes))]
+    paths = [schema.write_frame(schema.TABLE3, frame, out),
+             write_text(schema.TABLE3.markdown_path(out), table3_markdown(frame, dataset_name, notes))]
     t2 = table2(frame, "this reproduction", dataset_name)
-    paths.append(write_text(out / "table2_classification_ilsvrc.csv", t2.to_csv(index=False)))
-    paths.append(write_text(out / "table2_classification_ilsvrc.md",
-                            "# Table 2 — ILSVRC classification (top-5 error), with this run's best row\n\n"
-                            + t2.to_markdown(index=False) + "\n\nThe last row is measured on "
-                            + f"{dataset_name}; the others are the paper's, on ILSVRC 2012 test/val.\n"
-                            + "".join(f"- {n}\n" for n in notes)))
-    paper_points = paper.TABLE3.assign(top5_err=paper.TABLE3["top5_err_pct"] / 100)
-    paths += plots.error_vs_cost(frame, paper_points, out / "fig_top5_vs_cost", f"ours ({dataset_name})")
+    paths += [schema.write_frame(schema.TABLE2, t2, out),
+              write_text(schema.TABLE2.markdown_path(out), table2_markdown(t2, dataset_name, notes))]
+    paper_points = paper_table(3)
+    paths += plots.error_vs_cost(frame, paper_points, schema.FIG_TOP5_VS_COST.path(out),
+                                 f"ours ({dataset_name})", schema.FIG_TOP5_VS_COST)
     curve = crop_curve(members, combine)
-    paths += plots.curve(curve, "crops", out / "fig_error_vs_crops", "Error vs crops (scale order)", "crops")
+    paths += plots.curve(curve, "crops", schema.FIG_ERROR_VS_CROPS.path(out), "Error vs crops (scale order)",
+                         "crops", artefact=schema.FIG_ERROR_VS_CROPS)
     if len(members.stores) > 1:
         sizes = ensemble_size_curve(members, max(curve["crops"]), combine)
-        paths += plots.curve(sizes, "models", out / "fig_error_vs_models", "Error vs ensemble size",
-                             "models", group="crops")
+        paths += plots.curve(sizes, "models", schema.FIG_ERROR_VS_MODELS.path(out), "Error vs ensemble size",
+                             "models", group="crops", artefact=schema.FIG_ERROR_VS_MODELS)
     ablation = pd.concat([table3(members, rule).assign(rule=rule) for rule in ("mean", "max-mean")])
-    ablation = ablation[ablation["crops"] > 1][["rule", "models", "crops", "top5_err", "top1_err"]]
-    paths.append(write_text(out / "ablation_mean_vs_max.csv", ablation.to_csv(index=False)))
+    ablation = ablation[ablation["crops"] > 1][schema.ABLATION.names]
+    paths.append(schema.write_frame(schema.ABLATION, ablation, out))
     summary = frame[["models", "crops", "cost", "top5_err", "top1_err", "paper_top5_err",
                      "n_evaluated"]].to_string(index=False)
     return TableOutput(tuple(paths), f"{summary}\nwrote Tables 2-3, plots and the mean-vs-max ablation to {out}")

@@ -1,8 +1,10 @@
 """Tables 4 and 5, the proposal table and the per-class AP plot, from a run's ``detection_results.json``.
 
-Our rows sit beside the paper's (``source`` column) and every file carries the data caveat: the
-mini-ILSVRC is synthetic, and even real runs score val2 (R-CNN's half of DET val), not the test set of
-the paper's tables. Registered as table ``detection`` (`repro detect tables`).
+Our rows sit beside the paper's (``source`` column), each with the paper's GoogLeNet mAP for as many
+models (``paper_map``), and every file carries the data caveat: the mini-ILSVRC is synthetic, and even
+real runs score val2 (R-CNN's half of DET val), not the test set of the paper's tables. mAPs are
+fractions, as every rate of results/ (:mod:`repro.results_schema`). Registered as table
+``detection`` (`repro detect tables`).
 """
 from __future__ import annotations
 
@@ -13,8 +15,12 @@ import pandas as pd
 
 from protocols import paper
 from protocols.detection import DEVIATIONS, PAPER_PROPOSAL_FACTS
+from protocols.tables import MARKDOWN_COLUMNS, googlenet_map, paper_table
+from repro import results_schema as schema
 from repro.atomic import write_text
 from repro.detect.specs import PROPOSAL_SETS
+from repro.report.cells import render
+from repro.report.tables import artefact_markdown, difference, value
 from repro.tables import TABLES, TableOutput, TableWriter
 
 PAPER_SOURCE = "paper (ILSVRC 2014 DET test)"
@@ -42,25 +48,28 @@ def _measured_label(results: dict) -> str:
 
 
 def table4(results: dict) -> pd.DataFrame:
-    """The paper's Table 4 with our single-model and ensemble rows."""
+    """The paper's Table 4 with our single-model and ensemble rows, the paper's GoogLeNet value beside
+    each of ours."""
     ours = [{"team": f"this harness, {models} model{'s' if models > 1 else ''}", "year": "this run",
-             "place": "-", "map_pct": round(100 * value, 2), "external_data": _pretraining(results),
+             "place": "-", "map": value, "external_data": _pretraining(results),
              "ensemble": str(models), "approach": "R-CNN-style, GoogLeNet region classifiers",
-             "source": _measured_label(results), "note": caveat(results)}
+             "source": _measured_label(results), "paper_map": googlenet_map(models),
+             "note": caveat(results)}
             for models, value in ((1, results["single_model_map"]),
                                   (results["ensemble_members"], results["ensemble_map"]))]
-    frame = paper.TABLE4.astype({"year": str}).assign(source=PAPER_SOURCE, note="")
+    frame = paper_table(4).astype({"year": str}).assign(source=PAPER_SOURCE, paper_map=np.nan, note="")
     return pd.concat([frame, pd.DataFrame(ours[:1] if results["ensemble_members"] == 1 else ours)],
                      ignore_index=True)
 
 
 def table5(results: dict) -> pd.DataFrame:
-    """The paper's Table 5 with our single-model row."""
-    ours = pd.DataFrame([{"team": "this harness, 1 model",
-                          "map_pct": round(100 * results["single_model_map"], 2),
+    """The paper's Table 5 with our single-model row and the paper's GoogLeNet value beside it."""
+    ours = pd.DataFrame([{"team": "this harness, 1 model", "map": results["single_model_map"],
                           "contextual_model": "no", "bounding_box_regression": "no",
-                          "source": _measured_label(results), "note": caveat(results)}])
-    return pd.concat([paper.TABLE5.assign(source=PAPER_SOURCE, note=""), ours], ignore_index=True)
+                          "source": _measured_label(results), "paper_map": googlenet_map(1),
+                          "note": caveat(results)}])
+    return pd.concat([paper_table(5).assign(source=PAPER_SOURCE, paper_map=np.nan, note=""), ours],
+                     ignore_index=True)
 
 
 def proposal_table(results: dict) -> pd.DataFrame:
@@ -80,19 +89,25 @@ def proposal_table(results: dict) -> pd.DataFrame:
                   "paper_map_vs_rcnn", "description", "note"]]
 
 
-def _pct(value, signed: bool = False) -> str:
-    if value is None or pd.isna(value):
-        return "-"
-    return f"{100 * value:+.2f}%" if signed else f"{100 * value:.2f}%"
+def _versus_paper(number: int) -> tuple:
+    """Table ``number``'s Markdown columns: the paper's, then ours against the paper's GoogLeNet."""
+    return (*MARKDOWN_COLUMNS[number], value("source", "source"),
+            value("paper GoogLeNet mAP", "paper_map"), difference("measured - paper", "map", "paper_map"))
 
 
-def _share(value) -> str:
-    return "-" if value is None or pd.isna(value) else f"{100 * value:.0f}%"
+PROPOSAL_COLUMNS = (
+    value("proposals", "proposal_set"), value("sources", "sources"),
+    value("boxes/image", "boxes_per_image"), value("vs R-CNN", "boxes_vs_rcnn"),
+    value("coverage", "coverage"), value("single-model mAP", "single_model_map"),
+    value("mAP vs R-CNN", "map_vs_rcnn"), value("paper: boxes vs R-CNN", "paper_boxes_vs_rcnn"),
+    value("paper: coverage", "paper_coverage"), value("paper: mAP vs R-CNN", "paper_map_vs_rcnn"),
+)
 
 
-def _markdown(title: str, view: pd.DataFrame, results: dict, extra: list[str]) -> str:
-    lines = [f"# {title}", "", f"**{caveat(results)}**", "", view.to_markdown(index=False), "",
-             f"Paper values: {paper.CITATION}."]
+def _markdown(title: str, grid: str, results: dict, extra: list[str]) -> str:
+    lines = [f"# {title}", "", f"**{caveat(results)}**", "", grid, "",
+             f"Paper values: {paper.CITATION}. mAP and coverage are percentages; differences are "
+             "percentage points (pp)."]
     lines += extra
     lines += ["", f"Protocol `{results['protocol']}` v{results['protocol_version']}: "
                   f"{results['protocol_note']}", "", "Deviations from the paper:"]
@@ -102,7 +117,7 @@ def _markdown(title: str, view: pd.DataFrame, results: dict, extra: list[str]) -
 
 def _curve_line(results: dict) -> str:
     return "Ensemble size (models: mAP): " + ", ".join(
-        f"{row['models']}: {_pct(row['map'])}" for row in results["ensemble_curve"])
+        f"{row['models']}: {render(row['map'], 'pct')}" for row in results["ensemble_curve"])
 
 
 def write_tables(results: dict, out: str | Path) -> list[Path]:
@@ -112,38 +127,31 @@ def write_tables(results: dict, out: str | Path) -> list[Path]:
     paths = []
     t4, t5, tp = table4(results), table5(results), proposal_table(results)
     members = results["ensemble_members"]
-    notes4 = ["", _curve_line(results)]
+    notes4 = ["", "- " + _curve_line(results)]
     if members < results["ensemble_size_protocol"]:
-        notes4.append(f"**Only {members} region classifier(s) available**; the paper ensembles "
+        notes4.append(f"- **Only {members} region classifier(s) available**; the paper ensembles "
                       f"{results['ensemble_size_protocol']}.")
     if results["classification_networks"] < members:
-        notes4.append(f"**The {members} region classifiers were fine-tuned from "
+        notes4.append(f"- **The {members} region classifiers were fine-tuned from "
                       f"{results['classification_networks']} classification network(s)** (reused with other "
                       f"fine-tuning seeds); the paper's {results['ensemble_size_protocol']} are distinct "
                       f"networks.")
-    view4 = t4.drop(columns="note").assign(map_pct=t4["map_pct"].map(lambda v: f"{v:.2f}%"))
-    view5 = t5.drop(columns="note").assign(map_pct=t5["map_pct"].map(lambda v: f"{v:.2f}%"))
+    notes4.append("- The paper's GoogLeNet value beside our rows is its mAP with as many models: "
+                  "Table 4's 6-model ensemble for the ensemble row, Table 5's single model for the "
+                  "1-model row.")
     notes5 = [f"- Note: {paper.PROTOCOL_NOTES['detection-single-model']}"]
-    viewp = pd.DataFrame({
-        "proposals": tp["proposal_set"], "sources": tp["sources"],
-        "boxes/image": tp["boxes_per_image"].map(lambda v: f"{v:.0f}"),
-        "vs R-CNN": tp["boxes_vs_rcnn"].map(_share),
-        "coverage": tp["coverage"].map(_pct), "single-model mAP": tp["single_model_map"].map(_pct),
-        "mAP vs R-CNN": tp["map_vs_rcnn"].map(lambda v: _pct(v, signed=True)),
-        "paper: boxes vs R-CNN": tp["paper_boxes_vs_rcnn"].map(_share),
-        "paper: coverage": tp["paper_coverage"].map(_pct),
-        "paper: mAP vs R-CNN": tp["paper_map_vs_rcnn"].map(lambda v: _pct(v, signed=True))})
-    notesp = ["", "Coverage: share of ground-truth objects with a proposal at IoU >= 0.5 (inclusive "
+    notesp = ["", "- Coverage: share of ground-truth objects with a proposal at IoU >= 0.5 (inclusive "
               "pixels). mAP: single model (the first region classifier), devkit rules."]
-    for stem, frame, title, view, extra in (
-            ("table4_detection", t4, "Table 4 — detection, measured beside the paper", view4, notes4),
-            ("table5_detection_single", t5, "Table 5 — single-model detection, measured beside the paper",
-             view5, notes5),
-            ("table_proposals", tp, "Proposals — count, coverage and mAP effect (Section 8)", viewp,
-             notesp)):
-        paths.append(write_text(out / f"{stem}.csv", frame.to_csv(index=False)))
-        paths.append(write_text(out / f"{stem}.md", _markdown(title, view, results, extra)))
-    paths += per_class_ap_plot(results, out / "fig_det_per_class_ap")
+    for artefact, frame, title, columns, extra in (
+            (schema.TABLE4, t4, "Table 4 — detection, measured beside the paper", _versus_paper(4), notes4),
+            (schema.TABLE5, t5, "Table 5 — single-model detection, measured beside the paper",
+             _versus_paper(5), notes5),
+            (schema.TABLE_PROPOSALS, tp, "Proposals — count, coverage and mAP effect (Section 8)",
+             PROPOSAL_COLUMNS, notesp)):
+        paths.append(schema.write_frame(artefact, frame, out))
+        paths.append(write_text(artefact.markdown_path(out),
+                                _markdown(title, artefact_markdown(artefact, frame, columns), results, extra)))
+    paths += per_class_ap_plot(results, schema.FIG_DET_PER_CLASS_AP.path(out))
     return paths
 
 
@@ -161,7 +169,7 @@ def per_class_ap_plot(results: dict, stem: str | Path) -> list[Path]:
     members = results["ensemble_members"]
     for offset, column, label in ((-0.2, "ap_single", "1 model"), (0.2, "ap_ensemble", f"{members} models")):
         ax.bar(x + offset, 100 * data[column].fillna(0), 0.4,
-               label=f"{label} (mAP {_pct(data[column].mean())})")
+               label=f"{label} (mAP {render(data[column].mean(), 'pct')})")
     if len(data) <= 40:
         ax.set_xticks(x)
         ax.set_xticklabels(data["name"], rotation=60, ha="right", fontsize=7)
@@ -174,7 +182,7 @@ def per_class_ap_plot(results: dict, stem: str | Path) -> list[Path]:
     synthetic = " — SYNTHETIC mini-ILSVRC" if results["dataset"].startswith("mini") else ""
     ax.set_title(f"Per-class detection AP ({results['dataset']} {results['eval_split']}){synthetic}",
                  fontsize=9)
-    return save_figure(fig, data, stem)
+    return save_figure(fig, data, stem, schema.FIG_DET_PER_CLASS_AP)
 
 
 def write_detection_tables(out: Path, run: Path) -> TableOutput:

@@ -1,4 +1,5 @@
-"""The benchmark's plot and its Markdown summary (the README's performance section)."""
+"""The benchmark's plot and its Markdown summary (the README's performance section); tables printed
+by the project's one renderer, with the formats of their columns' units in the results schema."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,8 +8,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import NullFormatter
 
+from repro import results_schema as schema
 from repro.bench.machine import Machine
+from repro.report.markdown import grid
 from repro.report.plots import save_figure
+from repro.report.tables import artefact_markdown, frame_table, value
 
 
 def write_plot(tables: dict[str, pd.DataFrame], machine: Machine, stem: Path) -> list[Path]:
@@ -60,13 +64,28 @@ def write_plot(tables: dict[str, pd.DataFrame], machine: Machine, stem: Path) ->
     figure.tight_layout()
     plotted = pd.concat([bare.assign(panel="bare network"), e2e.assign(panel="end to end"),
                          peers.assign(panel="peers")], ignore_index=True)
-    return save_figure(figure, plotted, stem)
+    return save_figure(figure, plotted, stem, schema.BENCH_PLOT)
 
 
-def _table(frame: pd.DataFrame, columns: dict[str, str]) -> str:
+def _table(artefact: schema.Artefact, frame: pd.DataFrame, columns: dict[str, str]) -> str:
+    """``frame`` (rows of ``artefact``'s table) as Markdown, column -> header."""
     if frame.empty:
         return "(not measured in this run)"
-    return frame[list(columns)].rename(columns=columns).to_markdown(index=False, floatfmt="g")
+    return artefact_markdown(artefact, frame, [value(h, c) for c, h in columns.items()])
+
+
+def _wide(e2e: pd.DataFrame) -> str:
+    """End to end, one row per model and backend: images/s per crop count, the 144-crop bound."""
+    wide = e2e.pivot_table(index=["model", "backend"], columns="crops_per_image", values="images_per_s")
+    rates = [f"{c} crop(s) images/s" for c in wide.columns]
+    wide.columns = rates
+    at144 = e2e[e2e["crops_per_image"] == 144].set_index(["model", "backend"])
+    wide = wide.join(at144[["bound_images_per_s", "bound_fraction"]].rename(
+        columns={"bound_images_per_s": "144: bare bound images/s",
+                 "bound_fraction": "144: fraction of bound"})).reset_index()
+    units = {"model": "text", "backend": "text", **dict.fromkeys(rates, "per_s"),
+             "144: bare bound images/s": "per_s", "144: fraction of bound": "share"}
+    return grid(frame_table("end_to_end", "", wide, {c: (c, schema.UNITS[u].fmt) for c, u in units.items()}))
 
 
 def summary_markdown(tables: dict[str, pd.DataFrame], machine: Machine, record: dict) -> str:
@@ -74,12 +93,6 @@ def summary_markdown(tables: dict[str, pd.DataFrame], machine: Machine, record: 
     bare, e2e = tables["bare"], tables["end_to_end"]
     best = bare.loc[bare.groupby(["model", "backend"])["crops_per_s"].idxmax()]
     loads = pd.concat([t["load"] for t in (bare, e2e, tables["peers"]) if "load" in t])
-    wide = e2e.pivot_table(index=["model", "backend"], columns="crops_per_image", values="images_per_s")
-    wide.columns = [f"{c} crop(s) images/s" for c in wide.columns]
-    at144 = e2e[e2e["crops_per_image"] == 144].set_index(["model", "backend"])
-    wide = wide.join(at144[["bound_images_per_s", "bound_fraction"]].rename(
-        columns={"bound_images_per_s": "144: bare bound images/s",
-                 "bound_fraction": "144: fraction of bound"})).reset_index()
     agreement = tables["agreement"]
     if not agreement.empty:
         agreement = agreement[agreement["member"] == "ensemble"]
@@ -92,22 +105,27 @@ def summary_markdown(tables: dict[str, pd.DataFrame], machine: Machine, record: 
         f"Medians of repeated timed runs after warm-up; min/max in `results/bench/*.csv`. "
         f"Run {record['created_utc']}, commit {record['git_commit']}, MXNet {record['libraries']['mxnet']}.",
         "### Bare network (synthetic crops, best batch size)",
-        _table(best, {"model": "model", "backend": "backend", "precision": "precision", "batch": "batch",
-                      "crops_per_s": "crops/s", "gflops": "GFLOP/s", "peak_fraction": "of peak"}),
+        _table(schema.BENCH_BARE, best, {"model": "model", "backend": "backend", "precision": "precision",
+                                         "batch": "batch", "crops_per_s": "crops/s", "gflops": "GFLOP/s",
+                                         "peak_fraction": "of peak"}),
         "### End to end (decode, crop, forward, softmax, store)",
-        _table(wide, {c: c for c in wide.columns}),
+        _wide(e2e),
         "### Peak RSS of a 144-crop `repro evaluate` (its own process)",
-        _table(tables["memory"], {"model": "model", "backend": "backend", "images": "images",
-                                  "peak_rss_mb": "peak RSS MB", "process_seconds": "process s"}),
+        _table(schema.BENCH_MEMORY, tables["memory"], {"model": "model", "backend": "backend",
+                                                       "images": "images", "peak_rss_mb": "peak RSS MB",
+                                                       "process_seconds": "process s"}),
         "### Single crop: ours and the peers (same images, same run)",
-        _table(tables["peers"], {"peer": "peer", "model": "model", "images_per_s": "images/s",
-                                 "ours_over_peer": "ours / peer", "note": "how"}),
+        _table(schema.BENCH_PEERS, tables["peers"], {"peer": "peer", "model": "model",
+                                                     "images_per_s": "images/s",
+                                                     "ours_over_peer": "ours / peer", "note": "how"}),
         "### Precision modes vs fp32 (trained members' ensemble)",
-        _table(agreement, {"backend": "backend", "crops": "crops", "images": "images",
-                           "top1_agreement": "top-1 agreement", "top5_agreement": "top-5 agreement",
-                           "top1_err_diff": "top-1 err diff", "top5_err_diff": "top-5 err diff"}),
+        _table(schema.BENCH_AGREEMENT, agreement, {
+            "backend": "backend", "crops": "crops", "images": "images", "top1_agreement": "top-1 agreement",
+            "top5_agreement": "top-5 agreement", "top1_err_diff": "top-1 err diff",
+            "top5_err_diff": "top-5 err diff"}),
         "### Targets",
-        _table(tables["targets"], {"target": "target", "model": "model", "measured": "measured",
-                                   "required": "required", "met": "met", "detail": "detail"}),
+        _table(schema.BENCH_TARGETS, tables["targets"], {"target": "target", "model": "model",
+                                                         "measured": "measured", "required": "required",
+                                                         "met": "met", "detail": "detail"}),
         f"Rerun: `nox -s bench` (this run: `{record['command']}`).",
     ]) + "\n"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from repro import results_schema as schema
 from repro.atomic import write_text
 from repro.bench import peers
 from repro.bench.agreement import COLUMNS as AGREEMENT_COLUMNS
@@ -83,9 +84,11 @@ def _backend_text(name: str, config: BenchConfig, calibration: Path) -> str:
     return name
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
-    write_text(path, frame.to_csv(index=False))
-    return frame
+def _write_csv(artefact: schema.Artefact, frame: pd.DataFrame, out: Path) -> pd.DataFrame:
+    """``frame`` written as ``artefact`` (checked against the results schema) into the benchmark
+    folder ``out`` (results/bench); returns the frame as written (columns in schema order)."""
+    schema.write_frame_at(artefact, frame, out / artefact.basename)
+    return frame[artefact.names]
 
 
 def run_bench(config: BenchConfig) -> dict[str, pd.DataFrame]:
@@ -106,7 +109,7 @@ def run_bench(config: BenchConfig) -> dict[str, pd.DataFrame]:
 
 def _run(config: BenchConfig, out: Path, work: Path) -> dict[str, pd.DataFrame]:
     machine = describe_machine(config.measure_peak)
-    write_text(out / "machine.json", json.dumps(machine.as_dict(), indent=1) + "\n")
+    write_text(out / schema.BENCH_MACHINE.basename, json.dumps(machine.as_dict(), indent=1) + "\n")
     if config.images is not None and config.images.is_dir():
         root, image_note = config.images, f"{config.images} (real JPEGs)"
     else:
@@ -116,30 +119,31 @@ def _run(config: BenchConfig, out: Path, work: Path) -> dict[str, pd.DataFrame]:
             for m in config.models]
     texts = [_backend_text(name, config, config.calibration or root) for name in config.backends]
 
-    tables = {"bare": _write_csv(_bare(config, refs, texts, machine), out / "bare_network.csv")}
+    tables = {"bare": _write_csv(schema.BENCH_BARE, _bare(config, refs, texts, machine), out)}
     e2e = pd.DataFrame([end_to_end(ref, bench_index(root, count), root,
                                    get_scheme(crops).for_crop_size(ref.input_size),
                                    _settings(config, text), config.e2e_repeats, work)
                         for ref in refs if ref.spec_id in config.e2e_models
                         for text in texts for crops, count in config.e2e_images.items()])
-    tables["end_to_end"] = _write_csv(add_bounds(tables["bare"], e2e), out / "end_to_end.csv")
+    tables["end_to_end"] = _write_csv(schema.BENCH_END_TO_END, add_bounds(tables["bare"], e2e), out)
     timed = next(ref for ref in refs if ref.spec_id in config.e2e_models)
     # every backend at n images; the first also at 2n and 4n (flat once the prefetch window is full)
     n = config.e2e_images["144"]
     runs = [(text, n) for text in texts] + [(texts[0], 2 * n), (texts[0], 4 * n)]
-    tables["memory"] = _write_csv(pd.DataFrame([
+    tables["memory"] = _write_csv(schema.BENCH_MEMORY, pd.DataFrame([
         evaluation_peak_rss(timed, bench_index(root, count), root, "144", text, config.e2e_batch,
-                            config.workers, work) for text, count in runs]), out / "memory.csv")
-    tables["peers"] = _write_csv(_peers(config, refs, root, tables["end_to_end"], work), out / "peers.csv")
-    tables["agreement"] = _write_csv(_agreement(config, work), out / "agreement.csv")
-    tables["targets"] = _write_csv(check_targets(tables["bare"], tables["end_to_end"], tables["peers"],
-                                                 tables["agreement"], tables["memory"]), out / "targets.csv")
-    write_plot(tables, machine, out / "bench")
+                            config.workers, work) for text, count in runs]), out)
+    tables["peers"] = _write_csv(schema.BENCH_PEERS, _peers(config, refs, root, tables["end_to_end"], work),
+                                 out)
+    tables["agreement"] = _write_csv(schema.BENCH_AGREEMENT, _agreement(config, work), out)
+    tables["targets"] = _write_csv(schema.BENCH_TARGETS, check_targets(
+        tables["bare"], tables["end_to_end"], tables["peers"], tables["agreement"], tables["memory"]), out)
+    write_plot(tables, machine, out / schema.BENCH_PLOT.basename)
     record = manifest(kind="benchmark", command=config.command, images=image_note,
                       config=json.loads(json.dumps(asdict(config), default=str)),
                       machine_peak=machine.as_dict(), threads=_threads_note(config))
-    write_text(out / "manifest.json", json.dumps(record, indent=1, sort_keys=True) + "\n")
-    write_text(out / "summary.md", summary_markdown(tables, machine, record))
+    write_text(out / schema.BENCH_MANIFEST.basename, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    write_text(out / schema.BENCH_SUMMARY.basename, summary_markdown(tables, machine, record))
     return tables
 
 
@@ -199,7 +203,7 @@ def _peers(config: BenchConfig, refs: list, root: Path, e2e: pd.DataFrame, work:
         else:
             rows.append({"peer": "torchvision", "model": ref.spec_id, "note": "not run: no interpreter "
                          "with torch and torchvision (--torch-python or REPRO_TORCH_PYTHON)"})
-    frame = pd.DataFrame(rows)
+    frame = schema.frame_of(schema.BENCH_PEERS, rows)  # a peer that did not run has only a note
     best_ours = frame[frame["peer"].str.startswith("ours")].groupby("model")["images_per_s"].max()
     return frame.assign(ours_over_peer=[round(best_ours.get(m, float("nan")) / v, 3)
                                         for m, v in zip(frame["model"], frame["images_per_s"])])

@@ -1,6 +1,6 @@
 """Score a DET submission file against devkit files (`repro det-eval`): read the eval list, meta,
 ground-truth XMLs and blacklist, evaluate with the devkit rules, write the per-class CSV and its
-provenance manifest (both atomically)."""
+provenance manifest (both atomically; the CSV is the results schema's ``det_eval`` table)."""
 from __future__ import annotations
 
 import json
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from repro import results_schema
 from repro.atomic import write_text
 from repro.data.ilsvrc.det import load_det_meta, read_annotations, read_blacklist, read_image_list, remap_blacklist
 from repro.errors import ReproError
@@ -94,7 +95,7 @@ def score_submission(pred: Path, gt_dir: Path, meta_path: Path, list_path: Path,
         n_ignored_blacklisted=result.n_ignored_blacklisted,
         seconds={"parse_xml": parse_seconds, "load_submission": load_seconds, "score": score_seconds},
         defined_rules=list(DEFINED_RULES))
-    write_text(csv, table.to_csv(index=False, na_rep="nan"))
-    manifest_path = csv.with_name(csv.name + ".manifest.json")
+    results_schema.write_frame_at(results_schema.DET_EVAL, table, csv)
+    manifest_path = csv.with_name(csv.name + results_schema.MANIFEST_SUFFIX)
     write_text(manifest_path, json.dumps(record, indent=2) + "\n")
     return DetEvalRun(table, record, csv, manifest_path)

@@ -26,15 +26,17 @@ class Origin:
 
 @dataclass(frozen=True)
 class Cell:
-    """One table cell: the text shown and, for numbers from a CSV, their origin."""
+    """One table cell: the text shown and, for numbers from a CSV, their origin; ``fmt`` is how a
+    number not read from a run's CSV (the paper's) was formatted."""
 
     text: str
     origin: Origin | None = None
+    fmt: str = "text"
 
     @property
     def numeric(self) -> bool:
-        """A number from a CSV (aligned right), not words."""
-        return self.origin is not None and self.origin.fmt not in ("text", "bool")
+        """A number (aligned right), not words."""
+        return (self.origin.fmt if self.origin is not None else self.fmt) not in ("text", "bool")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The report's own plots (the table commands draw the others): each PNG + SVG + the CSV behind it.
 
-Mean vs max over crops, per-class detection AP, training curves, throughput, and top-5 error vs
+Mean vs max over crops, per-class detection AP, training curves, and top-5 error vs
 cost for several runs beside the paper's Table 3 points. All go through
 :func:`repro.report.plots.save_figure`, so they are deterministic and carry their data.
 """
@@ -74,19 +74,6 @@ def training_curves(logs: dict[str, pd.DataFrame], stem: str | Path) -> list[Pat
     fig.suptitle("Training curves")
     data = pd.concat([log.assign(member=member) for member, log in logs.items()], ignore_index=True)
     return save_figure(fig, data, stem)
-
-
-def throughput(frame: pd.DataFrame, label: str, value: str, stem: str | Path) -> list[Path]:
-    """Horizontal bars of ``value`` per row, labelled by column ``label``."""
-    fig, ax = plt.subplots(figsize=(6.4, 0.5 + 0.35 * len(frame)))
-    ax.barh(np.arange(len(frame)), frame[value], color="tab:green")
-    ax.set_yticks(np.arange(len(frame)))
-    ax.set_yticklabels(frame[label].astype(str), fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlabel(value)
-    ax.grid(True, axis="x", alpha=0.3)
-    ax.set_title("Throughput (benchmark)")
-    return save_figure(fig, frame[[label, value]], stem)
 
 
 def runs_vs_cost(runs: dict[str, pd.DataFrame], paper_rows: pd.DataFrame,

@@ -34,13 +34,12 @@ figcaption { font-size: 13px; color: #3b4252; } code { font-size: 12px; }
 
 
 def _cell(cell: Cell) -> str:
-    attrs = ""
+    attrs = ' class="num"' if cell.numeric else ""
     if cell.origin is not None:
         o = cell.origin
-        attrs = ((' class="num"' if cell.numeric else "")
-                 + f' data-run="{escape(o.run)}" data-source="{escape(o.source)}" '
-                 f'data-row="{o.row}" data-columns="{escape(" ".join(o.columns))}" '
-                 f'data-op="{o.op}" data-format="{o.fmt}"')
+        attrs += (f' data-run="{escape(o.run)}" data-source="{escape(o.source)}" '
+                  f'data-row="{o.row}" data-columns="{escape(" ".join(o.columns))}" '
+                  f'data-op="{o.op}" data-format="{o.fmt}"')
     return f"<td{attrs}>{escape(cell.text)}</td>"
 
 

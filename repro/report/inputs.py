@@ -3,13 +3,17 @@
 A run's results directory is searched once (symbolic links followed, so big stores kept elsewhere can
 be linked in). The report reads what it finds and nothing else:
 
-- the tables written by `repro table` / `repro arch` (:data:`TABLE_FILES`) and their figures
-  (:data:`FIGURE_STEMS`, each a PNG with its SVG and CSV beside it);
+- the tables written by `repro table`, `repro arch` and `repro detect tables` (:data:`TABLES`) and
+  the classification figures (:data:`FIGURES`, each a PNG with its SVG and CSV beside it);
 - probability stores: a directory with ``index.csv`` and ``<model key>/store.json`` (+ manifest.json);
 - `repro det-eval` outputs: ``X.csv`` with ``X.csv.manifest.json`` (``"command": "det-eval"``);
 - training logs: ``log.csv`` beside a ``manifest.json`` of kind ``training-run`` (``repro train``) (columns ``epoch``, ``loss``, ``lr`` and validation metrics) with an
   optional ``manifest.json`` beside it, one per member;
-- benchmark tables: ``bench/*.csv``.
+- the benchmark of `repro bench` in ``bench/`` (:data:`BENCH_TABLES`, ``machine.json``, its plot).
+
+Every file of results/ is read through the results schema (:mod:`repro.results_schema`): a file
+with other columns than its artefact's (an older version) stops the report with one line naming it,
+the column and the command that regenerates it.
 """
 from __future__ import annotations
 
@@ -20,21 +24,18 @@ from pathlib import Path
 
 import pandas as pd
 
+from repro import results_schema as schema
 from repro.errors import ReproError
 
-TABLE_FILES = {
-    "table1": "table1_architecture.csv",
-    "table1_gluoncv": "table1_architecture_gluoncv.csv",
-    "table2": "table2_classification_ilsvrc.csv",
-    "table3": "table3_classification.csv",
-    "ablation": "ablation_mean_vs_max.csv",
-    "table4": "table4_detection.csv",
-    "table5": "table5_detection_single.csv",
-}
-FIGURE_STEMS = ("fig_top5_vs_cost", "fig_error_vs_crops", "fig_error_vs_models")
+#: The tables of results/ the report reads, by artefact id.
+TABLES = tuple(schema.get(i) for i in ("table1", "table1_gluoncv", "table2", "table3", "ablation",
+                                       "table4", "table5", "table_proposals"))
+FIGURES = (schema.FIG_TOP5_VS_COST, schema.FIG_ERROR_VS_CROPS, schema.FIG_ERROR_VS_MODELS)
+BENCH_TABLES = (schema.BENCH_BARE, schema.BENCH_END_TO_END, schema.BENCH_PEERS, schema.BENCH_MEMORY,
+                schema.BENCH_AGREEMENT, schema.BENCH_TARGETS)
 TRAIN_LOG = "log.csv"  # written by `repro train`, beside a manifest.json of kind "training-run"
 TRAINING_KIND = "training-run"
-DET_EVAL_MANIFEST_SUFFIX = ".manifest.json"
+DET_EVAL_MANIFEST_SUFFIX = schema.MANIFEST_SUFFIX
 
 
 @dataclass(frozen=True)
@@ -65,18 +66,37 @@ class TrainingLog:
     manifest: dict
 
 
+@dataclass(frozen=True)
+class BenchInputs:
+    """One `repro bench` run: its tables by artefact id, the machine and run records, its plot."""
+
+    tables: dict[str, pd.DataFrame]
+    machine: dict  # bench/machine.json ({} when absent)
+    manifest: dict  # bench/manifest.json ({} when absent)
+    plot: Path | None  # the PNG, with its SVG and CSV beside it
+
+    def paths(self, root: Path) -> list[Path]:
+        """The benchmark files the report was built from."""
+        files = [schema.get(i).path(root) for i in self.tables] + [
+            schema.BENCH_MACHINE.path(root), schema.BENCH_MANIFEST.path(root)]
+        if self.plot is not None:
+            files += [self.plot.with_suffix(s) for s in (".png", ".svg", ".csv")]
+        return [p for p in files if p.is_file()]
+
+
 @dataclass(frozen=True, eq=False)  # identity equality: it holds tables
 class RunInputs:
     """Everything the report uses from one results directory."""
 
     root: Path
     label: str
-    tables: dict[str, pd.DataFrame]
-    figures: dict[str, Path]  # stem -> PNG path
+    tables: dict[str, pd.DataFrame]  # artefact id -> checked frame
+    figures: dict[str, Path]  # artefact id (= stem) -> PNG path
+    figure_data: dict[str, pd.DataFrame]  # artefact id -> the figure's checked CSV
     stores: tuple[StoreInfo, ...]
     det_evals: tuple[DetEvalInfo, ...]
     training: tuple[TrainingLog, ...]
-    bench: tuple[tuple[Path, pd.DataFrame], ...]
+    bench: BenchInputs | None
 
     def rel(self, path: Path) -> str:
         """``path`` relative to the results directory, '/'-separated."""
@@ -132,9 +152,10 @@ def load_run(root: str | Path, label: str, inputs: tuple[str | Path, ...] = ()) 
     if not root.is_dir():
         raise ReproError(f"results directory {root} does not exist; run `nox -s reproduce` (or the "
                          f"`repro table`/`repro evaluate` commands) to make it")
-    tables = {name: _read_csv(root / file) for name, file in TABLE_FILES.items()
-              if (root / file).is_file()}
-    figures = {stem: root / f"{stem}.png" for stem in FIGURE_STEMS if (root / f"{stem}.png").is_file()}
+    tables = {a.id: schema.read_frame(a, root) for a in TABLES if a.path(root).is_file()}
+    figures = {a.id: a.path(root).with_suffix(".png") for a in FIGURES
+               if a.path(root).with_suffix(".png").is_file()}
+    figure_data = {i: schema.read_frame(i, root) for i in figures}
     stores, det_evals, training = [], [], []
     walked = [entry for top in (root, *map(Path, inputs)) for entry in _walk(top)]
     for directory, dirs, files in walked:
@@ -146,13 +167,22 @@ def load_run(root: str | Path, label: str, inputs: tuple[str | Path, ...] = ()) 
                 record = _read_json(path)
                 csv_path = directory / name[: -len(DET_EVAL_MANIFEST_SUFFIX)]
                 if record.get("command") == "det-eval" and csv_path.is_file():
-                    det_evals.append(DetEvalInfo(csv_path, _read_csv(csv_path), record))
+                    det_evals.append(DetEvalInfo(csv_path, schema.read_frame_at(schema.DET_EVAL, csv_path),
+                                                 record))
             elif name == TRAIN_LOG and (directory / "manifest.json").is_file():
                 record = _read_json(directory / "manifest.json")
                 if record.get("kind") == TRAINING_KIND:
                     training.append(TrainingLog(path, _read_csv(path), record))
-    bench_dir = root / "bench"
-    bench = tuple((p, _read_csv(p)) for p in sorted(bench_dir.glob("*.csv"))) if bench_dir.is_dir() \
-        else ()
-    return RunInputs(root, label, tables, figures, tuple(stores), tuple(det_evals), tuple(training),
-                     bench)
+    return RunInputs(root, label, tables, figures, figure_data, tuple(stores), tuple(det_evals),
+                     tuple(training), _bench(root))
+
+
+def _bench(root: Path) -> BenchInputs | None:
+    """The benchmark run under ``root`` (None when there is none: no bench/bare_network.csv)."""
+    if not schema.BENCH_BARE.path(root).is_file():
+        return None
+    tables = {a.id: schema.read_frame(a, root) for a in BENCH_TABLES if a.path(root).is_file()}
+    machine, manifest = (_read_json(a.path(root)) if a.path(root).is_file() else {}
+                         for a in (schema.BENCH_MACHINE, schema.BENCH_MANIFEST))
+    plot = schema.BENCH_PLOT.path(root).with_suffix(".png")
+    return BenchInputs(tables, machine, manifest, plot if plot.is_file() else None)

@@ -1,4 +1,7 @@
-"""The report as Markdown: the same sections and tables as the HTML, figures linked by relative path."""
+"""The report as Markdown: the same sections and tables as the HTML, figures linked by relative path.
+
+:func:`grid` is the one pipe-table renderer: the Markdown files beside the results CSVs use it too.
+"""
 from __future__ import annotations
 
 from tabulate import tabulate
@@ -11,15 +14,19 @@ def _escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _table(table: Table) -> str:
+def grid(table: Table) -> str:
+    """The pipe table of ``table`` (no caption, no notes); numbers aligned right."""
     # disable_numparse: tabulate would otherwise re-format numbers already formatted by the report
     numeric = [bool(table.rows) and all(row[i].numeric for row in table.rows)
                for i in range(len(table.header))]
-    grid = tabulate([[_escape(c.text) for c in row] for row in table.rows],
+    return tabulate([[_escape(c.text) for c in row] for row in table.rows],
                     headers=[_escape(h) for h in table.header], tablefmt="pipe",
                     disable_numparse=True, colalign=["right" if n else "left" for n in numeric])
+
+
+def _table(table: Table) -> str:
     notes = "".join(f"\n- {n}" for n in table.notes)
-    return f"**{table.caption}**\n\n{grid}\n{notes}".rstrip()
+    return f"**{table.caption}**\n\n{grid(table)}\n{notes}".rstrip()
 
 
 def _figure(figure: Figure) -> str:

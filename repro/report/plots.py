@@ -9,30 +9,39 @@ matplotlib.use("Agg")  # files only; never a display
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from repro import results_schema  # noqa: E402
 from repro.atomic import write_bytes, write_text  # noqa: E402
 
 # Deterministic SVG output: fixed element ids and no creation date in the metadata.
 plt.rcParams["svg.hashsalt"] = "repro"
 
 
-def save_figure(fig, data: pd.DataFrame, stem: str | Path) -> list[Path]:
-    """Write ``stem``.png, .svg and .csv (the data behind the figure); returns the paths."""
+def save_figure(fig, data: pd.DataFrame, stem: str | Path,
+                artefact: results_schema.Artefact | str | None = None) -> list[Path]:
+    """Write ``stem``.png, .svg and .csv (the data behind the figure); returns the paths.
+
+    A figure of results/ names its ``artefact``: its CSV is then checked against the schema.
+    """
     import io
 
     stem = Path(stem)
+    if artefact is not None:  # before anything is written
+        results_schema.check(artefact, data, f"writing {stem.with_suffix('.csv')}")
     paths = []
     for fmt in ("png", "svg"):
         buffer = io.BytesIO()
         fig.savefig(buffer, format=fmt, dpi=110, bbox_inches="tight",
                     metadata={"Date": None} if fmt == "svg" else {"Software": None})
         paths.append(write_bytes(stem.with_suffix(f".{fmt}"), buffer.getvalue()))
-    paths.append(write_text(stem.with_suffix(".csv"), data.to_csv(index=False)))
+    csv = stem.with_suffix(".csv")
+    paths.append(results_schema.write_frame_at(artefact, data, csv) if artefact is not None
+                 else write_text(csv, data.to_csv(index=False)))
     plt.close(fig)
     return paths
 
 
 def error_vs_cost(ours: pd.DataFrame, paper_rows: pd.DataFrame, stem: str | Path,
-                  label: str) -> list[Path]:
+                  label: str, artefact: str | None = None) -> list[Path]:
     """Top-5 error against cost (models x crops, log scale): the paper's Table 3 points and ours."""
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for frame, name, marker in ((paper_rows, "paper (ILSVRC 2012 val, 7 models)", "o"),
@@ -52,11 +61,11 @@ def error_vs_cost(ours: pd.DataFrame, paper_rows: pd.DataFrame, stem: str | Path
     ax.set_title("Top-5 error vs cost (Table 3)")
     data = pd.concat([paper_rows.assign(source="paper"), ours.assign(source=label)],
                      ignore_index=True)[["source", "models", "crops", "cost", "top5_err"]]
-    return save_figure(fig, data, stem)
+    return save_figure(fig, data, stem, artefact)
 
 
 def curve(frame: pd.DataFrame, x: str, stem: str | Path, title: str, xlabel: str,
-          group: str = "models") -> list[Path]:
+          group: str = "models", artefact: str | None = None) -> list[Path]:
     """Top-5 and top-1 error against ``x``, one line per value of ``group``."""
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
     for key, part in frame.groupby(group):
@@ -70,4 +79,4 @@ def curve(frame: pd.DataFrame, x: str, stem: str | Path, title: str, xlabel: str
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     ax.set_title(title)
-    return save_figure(fig, frame, stem)
+    return save_figure(fig, frame, stem, artefact)

@@ -1,4 +1,8 @@
-"""Report tables from CSV frames, declared column by column; every CSV number keeps its origin."""
+"""Tables from CSV frames, declared column by column; every CSV number keeps its origin.
+
+The report builds its tables with these, and so do the writers of results/ for the Markdown beside
+their CSVs (:func:`artefact_markdown`): one way to make a table, one way to print its numbers.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,8 +10,10 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
+from repro import results_schema
 from repro.report.cells import CsvCells, render
 from repro.report.document import Cell, Table
+from repro.report.markdown import grid
 
 
 @dataclass(frozen=True)
@@ -18,17 +24,17 @@ class Column:
     make: Callable[[CsvCells, int], Cell]
 
 
-def value(header: str, column: str, fmt: str = "text") -> Column:
-    """The CSV column ``column`` as is."""
+def value(header: str, column: str, fmt: str | None = None) -> Column:
+    """The CSV column ``column`` as is (``fmt`` None: the format of its unit in the schema)."""
     return Column(header, lambda cells, row: cells.value(row, column, fmt))
 
 
-def difference(header: str, minuend: str, subtrahend: str, fmt: str = "pp") -> Column:
-    """``minuend - subtrahend``."""
+def difference(header: str, minuend: str, subtrahend: str, fmt: str | None = None) -> Column:
+    """``minuend - subtrahend`` (``fmt`` None: pp for rates, signed for counts)."""
     return Column(header, lambda cells, row: cells.diff(row, minuend, subtrahend, fmt))
 
 
-def interval(header: str, low: str, high: str, fmt: str = "pct") -> Column:
+def interval(header: str, low: str, high: str, fmt: str | None = None) -> Column:
     """``[low, high]``."""
     return Column(header, lambda cells, row: cells.interval(row, low, high, fmt))
 
@@ -51,8 +57,17 @@ def make_row(columns: Sequence[Column], cells: CsvCells, row: int) -> tuple[Cell
     return tuple(c.make(cells, row) for c in columns)
 
 
+def artefact_markdown(artefact: results_schema.Artefact | str, frame: pd.DataFrame,
+                      columns: Sequence[Column], rows: Sequence[int] | None = None) -> str:
+    """The Markdown grid of ``frame`` (``artefact``'s table) with ``columns``: what a writer of
+    results/ puts in the Markdown file beside the CSV."""
+    artefact = results_schema.get(artefact)
+    cells = CsvCells(None, artefact.file, frame, artefact)
+    return grid(csv_table(artefact.id, "", cells, columns, rows))
+
+
 def guess_columns(frame: pd.DataFrame) -> list[Column]:
-    """Columns of a CSV whose layout the report does not know: integers, fractions, text."""
+    """Columns of a CSV that is not a results artefact (a training log): integers, fractions, text."""
     columns = []
     for name in frame.columns:
         series = frame[name]
@@ -73,6 +88,6 @@ def guess_columns(frame: pd.DataFrame) -> list[Column]:
 def frame_table(table_id: str, caption: str, frame: pd.DataFrame, columns: dict[str, tuple[str, str]],
                 notes: Sequence[str] = ()) -> Table:
     """A table of values that are not in a CSV of the run (the paper's): column -> (header, format)."""
-    rows = tuple(tuple(Cell(render(v, fmt)) for v, (_, fmt) in zip(record, columns.values()))
+    rows = tuple(tuple(Cell(render(v, fmt), None, fmt) for v, (_, fmt) in zip(record, columns.values()))
                  for record in frame[list(columns)].itertuples(index=False))
     return Table(table_id, caption, tuple(h for h, _ in columns.values()), rows, tuple(notes))

@@ -252,8 +252,8 @@ def test_tables_put_measured_rows_beside_the_paper_with_the_caveat(tiny_run, tmp
 
     table4 = pd.read_csv(tmp_path / "table4_detection.csv")
     assert table4["team"].tolist()[:4] == ["UvA-Euvision", "Deep Insight", "CUHK DeepID-Net", "GoogLeNet"]
-    assert table4["map_pct"].tolist()[4:] == pytest.approx([round(100 * results["single_model_map"], 2),
-                                                            round(100 * results["ensemble_map"], 2)])
+    assert table4["map"].tolist()[4:] == pytest.approx([results["single_model_map"], results["ensemble_map"]])
+    assert table4["paper_map"].tolist()[4:] == [0.3802, 0.439]  # the paper's GoogLeNet, 1 and 6 models
     proposals = pd.read_csv(tmp_path / "table_proposals.csv")
     assert sorted(proposals["proposal_set"]) == ["test-both", "test-ss"]
     assert "fine-tuned from 2 classification network(s)" in (tmp_path / "table4_detection.md").read_text()

@@ -1,11 +1,12 @@
 """The report: renders in headless Chromium without console errors, self-contained, numbers equal the
-CSVs, Markdown holds the same tables, deviations and synthetic data stated, runs compared and paired.
+CSVs, Markdown holds the same tables, deviations and synthetic data stated, Tables 4-5 beside the
+paper's GoogLeNet, the benchmark of `repro bench`, runs compared and paired.
 
-The inputs are a small embedded reproduction made for real: a generated mini-ILSVRC (JPEG files in
-the ILSVRC layout), two random-weight members evaluated with 144 crops into a store, `repro table 3`,
-`repro arch`, `repro det-eval` on the mini's detection split; a second run with two other members on
-the same images for --compare. Training logs and a benchmark table (their commands are not written
-yet) are written here in their documented layout.
+Every input is made by the project's own writers on a small embedded reproduction: a generated
+mini-ILSVRC (JPEG files in the ILSVRC layout), two random-weight members evaluated with 144 crops into
+a store, `repro table 3`, `repro arch`, a tiny detection run (two fine-tuned region classifiers) with
+`repro detect tables`, `repro det-eval`, two `repro train` runs for the training logs and
+`repro bench --quick`; a second run with the members in the other order for --compare.
 """
 from __future__ import annotations
 
@@ -26,7 +27,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import binomtest
+from support import classification_card, tiny_detection_protocol, train_args
 
+from repro.bench.images import generate_images
 from repro.cli import main
 from repro.data.ilsvrc.classes import read_meta
 from repro.data.ilsvrc.det import load_det_meta, read_annotations, read_image_list
@@ -34,6 +37,8 @@ from repro.data.ilsvrc.formats import read_devkit
 from repro.data.ilsvrc.labels import LabelIndex
 from repro.data.ilsvrc.layout import CLS_LAYOUT
 from repro.data.mini.layout import MINI_DET_LAYOUT
+from repro.detect.dataset import open_det_data
+from repro.detect.run import RunSettings, detect, finetune_members
 from repro.engine.store import ModelStore, list_models
 from repro.report.build import build_report
 from repro.report.data_identity import DataRoot, identify_classification
@@ -93,25 +98,31 @@ def _det_eval(data: Path, results: Path) -> None:
                  "--meta", str(data / MINI_DET_LAYOUT.meta),
                  "--list", str(data / MINI_DET_LAYOUT.eval_list),
                  "--csv", str(results / "det" / "val_ap.csv")]) == 0
-    # the detection session's measured Table 4 (its layout is not fixed yet): one row, mAP a fraction
-    mean_ap = pd.read_csv(results / "det" / "val_ap.csv")["ap"].mean()
-    pd.DataFrame({"team": ["this run"], "ensemble": [1], "map": [mean_ap]}).to_csv(
-        results / "table4_detection.csv", index=False)
 
 
-def _training_and_bench(results: Path) -> None:
+def _detection(data: Path, work: Path, results: Path) -> None:
+    """A tiny R-CNN run (two region classifiers fine-tuned for 3 iterations), its Tables 4-5 by
+    `repro detect tables`, and its ensemble submission scored by `repro det-eval` on val2."""
+    protocol = tiny_detection_protocol()
+    cards = [str(classification_card(work / f"cls{seed}", seed, CLASSES)) for seed in (1, 2)]
+    det = open_det_data(data)
+    tuned = finetune_members(det, protocol, cards, work / "ft", RunSettings(workers=2), count=2)
+    detect(det, protocol, [m["card"] for m in tuned["members"]], work / "ft" / "proposer" / "proposer.json",
+           work / "run", RunSettings(batch_size=64))
+    assert main(["detect", "tables", "--run", str(work / "run"), "--out", str(results)]) == 0
+    assert main(["det-eval", str(work / "run" / "submission_ensemble.txt"),
+                 "--gt-dir", str(data / MINI_DET_LAYOUT.annotation_dir),
+                 "--meta", str(data / MINI_DET_LAYOUT.meta), "--list", str(work / "run" / "val2.txt"),
+                 "--blacklist", str(work / "run" / "val2_blacklist.txt"),
+                 "--csv", str(results / "det_eval_ensemble.csv")]) == 0
+
+
+def _training_and_bench(data: Path, work: Path, results: Path) -> None:
     for member in (1, 2):
-        folder = results / "members" / f"m{member}"
-        folder.mkdir(parents=True)
-        epoch = np.arange(1, 6)
-        pd.DataFrame({"epoch": epoch, "loss": 2.0 / epoch + member / 10, "lr": 0.01 * 0.96 ** epoch,
-                      "val_top1_err": 0.9 - 0.05 * epoch, "val_top5_err": 0.5 - 0.05 * epoch}
-                     ).to_csv(folder / "log.csv", index=False)
-        (folder / "manifest.json").write_text(json.dumps({"kind": "training-run", "seed": member}))
-    (results / "bench").mkdir()
-    pd.DataFrame({"model": ["googlenet-paper", "googlenet-gluoncv"], "batch": [32, 32],
-                  "images_per_s": [101.5, 140.25]}).to_csv(results / "bench" / "inference.csv",
-                                                           index=False)
+        assert main(train_args(data, results / "members" / f"m{member}", "--seed", str(member))) == 0
+    images = generate_images(work / "bench-images", 8)
+    assert main(["bench", "--quick", "--out", str(results / "bench"), "--images", str(images),
+                 "--backends", "mxnet", "--no-peak"]) == 0
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +145,8 @@ def reproduction(tmp_path_factory) -> dict[str, Path]:
                      "--models", ",".join(order), "--dataset-name", "mini-ILSVRC (synthetic)"]) == 0
     assert main(["arch", "--csv", str(runs["main"] / "table1_architecture.csv")]) == 0
     _det_eval(data, runs["main"])
-    _training_and_bench(runs["main"])
+    _detection(data, root / "det-work", runs["main"])
+    _training_and_bench(data, root, runs["main"])
     return {"data": data, **runs}
 
 
@@ -212,7 +224,7 @@ def markdown_tables(text: str) -> list[dict]:
 
 def shown_number(text: str) -> tuple[float, float]:
     """A printed number and half its last printed digit: '37.50%' -> (37.5, 0.005)."""
-    match = re.fullmatch(r"([+-]?[\d,]+(?:\.(\d+))?(?:e[+-]?\d+)?)( ?%| pp)?", text.strip())
+    match = re.fullmatch(r"([+-]?[\d,]+(?:\.(\d+))?(?:e[+-]?\d+)?)( ?%| pp|x)?", text.strip())
     assert match, f"not a printed number: {text!r}"
     digits = len(match[2] or "")
     return float(match[1].replace(",", "")), 0.5 * 10 ** -digits
@@ -224,7 +236,7 @@ def check_number(text: str, expected: float, fmt: str) -> None:
         assert text == "\u2014", f"missing value printed as {text!r}"
         return
     value, half_digit = shown_number(text)
-    scale = 100 if fmt in ("pct", "pp") else 1  # fractions print as percent / percentage points
+    scale = 100 if fmt in ("pct", "pp", "pct_signed") else 1  # fractions print as percent / pp
     if fmt in ("p", "number"):  # significant digits
         assert value == pytest.approx(expected, rel=5e-3, abs=1e-12), (text, expected)
     else:
@@ -264,9 +276,14 @@ def test_every_number_in_the_page_equals_its_csv(report, reproduction):
     assert {"top5_err", "top5_ci_low", "top5_ci_high", "top1_err", "paper_top5_err", "vs_base",
             "p_vs_base", "n_evaluated"} <= checked["table3_classification.csv"]
     assert {"params", "macs", "paper_params", "params_diff"} <= checked["table1_architecture.csv"]
-    assert {"ap", "n_pos"} <= checked["det/val_ap.csv"]
-    assert "map" in checked["table4_detection.csv"]
-    assert "images_per_s" in checked["bench/inference.csv"]
+    assert {"ap", "n_pos"} <= checked["det/val_ap.csv"] and "ap" in checked["det_eval_ensemble.csv"]
+    for table in ("table4_detection.csv", "table5_detection_single.csv"):
+        assert {"map", "paper_map"} <= checked[table]  # measured beside the paper, both from the CSV
+    assert {"coverage", "single_model_map"} <= checked["table_proposals.csv"]
+    assert {"crops_per_s", "gflops"} <= checked["bench/bare_network.csv"]
+    assert {"images_per_s", "bound_fraction"} <= checked["bench/end_to_end.csv"]
+    assert {"images_per_s", "ours_over_peer"} <= checked["bench/peers.csv"]
+    assert {"peak_rss_mb"} <= checked["bench/memory.csv"] and "measured" in checked["bench/targets.csv"]
     assert {"loss", "val_top5_err"} <= checked["members/m1/log.csv"]
 
 
@@ -290,7 +307,7 @@ def test_page_is_self_contained_with_embedded_images(report):
     assert not re.search(r"(https?:|ftp:|file:|//[a-z])", re.sub(r'src="data:[^"]*"', "", text))
     assert all(kind == "a" and href.startswith("#") for kind, href in page.links)
     assert "Content-Security-Policy" in text and "default-src 'none'" in text
-    assert len(page.images) == len(report.report.figures()) >= 8
+    assert len(page.images) == len(report.report.figures()) >= 9
     for src, figure in zip(page.images, report.report.figures()):
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1]) == figure.png.read_bytes()
@@ -323,6 +340,56 @@ def test_a_reader_sees_synthetic_data_model_weights_and_the_paper_beside_each_ro
     assert text.count("SYNTHETIC data: not comparable") >= 3  # summary, Table 3, figures
 
 
+def test_tables_4_and_5_set_our_rows_beside_the_papers_googlenet(report, reproduction):
+    page = parse_page(report.html)
+    for table_id, csv_name, papers in (("table4", "table4_detection.csv", {"1": "38.02%", "2": "43.90%"}),
+                                       ("table5", "table5_detection_single.csv", {"1": "38.02%"})):
+        table = next(t for t in page.tables if t["id"] == table_id)
+        measured = pd.read_csv(reproduction["main"] / csv_name)
+        ours = measured.index[measured["source"].str.startswith("measured")].tolist()
+        assert ours and len(table["rows"]) == len(measured)  # the paper's rows and ours, one table
+        header = table["header"]
+        for i, row in enumerate(table["rows"]):
+            cells = {h: c["text"] for h, c in zip(header, row)}
+            if i in ours:
+                models = "1" if table_id == "table5" else cells["ensemble"]
+                assert cells["paper GoogLeNet mAP"] == papers[models]
+                assert cells["measured - paper"].endswith(" pp") and cells["mAP"].endswith("%")
+            else:
+                assert cells["measured - paper"] == "\u2014" and cells["source"].startswith("paper")
+        notes = "\n".join(next(t for t in report.report.tables() if t.id == table_id).notes)
+        assert "SYNTHETIC DATA" in notes and "percentage points (pp)" in notes
+        assert "Detection data of this run: a subset: mini-ilsvrc" in notes
+
+
+def test_throughput_is_the_benchmark_repro_bench_wrote(report, reproduction):
+    text = report.markdown.read_text()
+    assert "- throughput (benchmark): measured" in text
+    ids = [t.id for t in report.report.tables()]
+    for artefact in ("bench_bare", "bench_end_to_end", "bench_peers", "bench_memory", "bench_targets"):
+        assert artefact in ids
+    assert "Precision modes against fp32 (the trained members' ensemble): not measured" in text
+    bench = next(f for f in report.report.figures() if f.id == "fig_bench")
+    assert bench.png.read_bytes() == (reproduction["main"] / "bench" / "bench.png").read_bytes()
+    machine = json.loads((reproduction["main"] / "bench" / "machine.json").read_text())
+    assert f"Measured by `repro bench` on {machine['cpu']}" in text
+    peers = next(t for t in report.report.tables() if t.id == "bench_peers")
+    assert [row[0].text for row in peers.rows] == pd.read_csv(
+        reproduction["main"] / "bench" / "peers.csv")["peer"].tolist()
+
+
+def test_the_writers_markdown_prints_rates_in_percent_and_differences_in_pp(reproduction):
+    for name in ("table3_classification.md", "table4_detection.md", "table5_detection_single.md",
+                 "table_proposals.md", "table2_classification_ilsvrc.md", "bench/summary.md"):
+        text = (reproduction["main"] / name).read_text()
+        assert not re.search(r"[+-]\d+\.\d+%", text), name  # a difference of rates is never "-0.67%"
+        assert re.search(r"\d+\.\d\d%", text), name
+    table3 = (reproduction["main"] / "table3_classification.md").read_text()
+    frame = pd.read_csv(reproduction["main"] / "table3_classification.csv")
+    assert f"{100 * frame['vs_base'].iloc[-1]:+.2f} pp" in table3
+    assert f"{100 * frame['top5_err'].iloc[-1]:.2f}%" in table3
+
+
 def test_a_store_index_equal_to_the_roots_is_all_of_it_and_a_real_root_is_not_synthetic(
         reproduction, tmp_path):
     full = _devkit_index(reproduction["data"])
@@ -338,8 +405,15 @@ def test_a_store_index_equal_to_the_roots_is_all_of_it_and_a_real_root_is_not_sy
 def test_without_the_data_root_the_data_is_unidentified_never_assumed(reproduction, tmp_path):
     written = build_report(reproduction["main"], tmp_path / "out")
     text = written.markdown.read_text()
-    assert "unidentified data" in text and "SYNTHETIC" not in text
+    assert "unidentified data" in text and "SYNTHETIC data" not in text  # the report's own verdicts
     assert "pass the dataset root with --data" in text
+    # what the detection writer says of its own rows is quoted as its words, not the report's verdict
+    quoted = [n for t in written.report.tables() for n in t.notes if "SYNTHETIC" in n]
+    assert {t.id for t in written.report.tables() if any("SYNTHETIC" in n for n in t.notes)} == {
+        "table4", "table5", "table_proposals"}
+    assert all(n.count("SYNTHETIC") == 1 and "as `repro detect tables` describes them: SYNTHETIC DATA"
+               in n for n in quoted)
+    assert text.count("SYNTHETIC") == len(quoted)
 
 
 def test_paired_test_equals_mcnemar_recomputed_from_the_stores(report, reproduction):
@@ -383,7 +457,7 @@ def test_missing_parts_say_not_measured_and_show_the_paper(tmp_path, capsys):
                  "table5_detection_single.csv", "Per-class AP", "log.csv", "benchmark"):
         assert any(part in line for line in absent), part
     rows = [row for table in markdown_tables(text) for row in table["rows"]]
-    assert ["1", "1", "1", "10.07%", "0.00%"] in rows  # Table 3 as printed
+    assert ["1", "1", "1", "10.07%", "+0.00 pp"] in rows  # Table 3 as printed
     assert ["GoogLeNet", "2014", "1st", "6.67%", "no"] in rows  # Table 2
     assert ["GoogLeNet", "2014", "1st", "43.90%", "ImageNet 1k", "6", "CNN"] in rows  # Table 4
     assert ["GoogLeNet", "38.02%", "no", "no"] in rows  # Table 5

@@ -7,17 +7,15 @@ from repro.models.specs import MODELS
 from repro.report.cells import CsvCells, render
 from repro.report.context import ReportContext
 from repro.report.document import Paragraph, Section
-from repro.report.inputs import TABLE_FILES
 from repro.report.tables import csv_table, value
+from repro.results_schema import get
 
 COLUMNS = (
     value("layer", "layer"), value("output", "output"),
-    value("params", "params", "int"), value("paper params", "paper_params", "int"),
-    value("params diff", "params_diff", "int_signed"),
-    value("params diff %", "params_diff_pct", "pct_signed"),
-    value("multiply-adds", "macs", "int"), value("paper ops", "paper_ops", "int"),
-    value("ops diff", "macs_diff", "int_signed"),
-    value("paper inconsistent", "inconsistent", "bool"), value("note", "note"),
+    value("params", "params"), value("paper params", "paper_params"),
+    value("params diff", "params_diff"), value("params diff %", "params_diff_rel"),
+    value("multiply-adds", "macs"), value("paper ops", "paper_ops"),
+    value("ops diff", "macs_diff"), value("paper inconsistent", "inconsistent"), value("note", "note"),
 )
 TABLES = (("table1", "paper"), ("table1_gluoncv", "gluoncv"))
 
@@ -27,11 +25,11 @@ def section(ctx: ReportContext) -> Section:
     run = ctx.main
     blocks = []
     for name, variant in TABLES:
-        frame = run.tables.get(name)
+        frame, artefact = run.tables.get(name), get(name)
         if frame is None:
             if variant == "paper":
-                blocks.append(Paragraph(f"Not measured in this run: no {TABLE_FILES[name]} in "
-                                        f"{run.root} (make it with `repro arch --csv ...`).", "absent"))
+                blocks.append(Paragraph(f"Not measured in this run: no {artefact.file} in {run.root} "
+                                        f"(make it with `{artefact.command}`).", "absent"))
             continue
         spec = MODELS.get(VARIANTS[variant])
         total_params, total_macs = int(frame["params"].sum()), int(frame["macs"].sum())
@@ -44,5 +42,5 @@ def section(ctx: ReportContext) -> Section:
         notes += [f"Deviation of {spec.id} from the paper: {d}." for d in spec.deviations]
         blocks.append(csv_table(
             name, f"Table 1 — {spec.id}: {spec.description}",
-            CsvCells(run.label, TABLE_FILES[name], frame), COLUMNS, notes=notes))
+            CsvCells(run.label, artefact.file, frame, artefact), COLUMNS, notes=notes))
     return Section("table1", "Table 1 — architecture", tuple(blocks))

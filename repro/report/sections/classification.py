@@ -1,21 +1,21 @@
 """Tables 2 and 3, the crop-count and ensemble-size curves and the mean-vs-max ablation."""
 from __future__ import annotations
 
-import pandas as pd
-
 from protocols import paper
+from protocols.tables import MARKDOWN_COLUMNS, paper_table
+from repro import results_schema as schema
 from repro.report import figures_extra
 from repro.report.cells import CsvCells
 from repro.report.context import Classification, ReportContext
 from repro.report.deviations import row_tags
 from repro.report.document import Block, Paragraph, Section
-from repro.report.inputs import TABLE_FILES, RunInputs
-from repro.report.tables import csv_table, difference, frame_table, interval, text, value
+from repro.report.inputs import RunInputs
+from repro.report.tables import csv_table, difference, interval, text, value
 
 READING = ("Rates are percent; differences are measured minus paper in percentage points (pp). "
            "Brackets: exact (Clopper-Pearson) 95% intervals. The paper reports no top-1 error.")
-CURVE_COLUMNS = (value("models", "models", "int"), value("crops", "crops", "int"),
-                 value("top-5 error", "top5_err", "pct"), value("top-1 error", "top1_err", "pct"))
+CURVE_COLUMNS = (value("models", "models"), value("crops", "crops"), value("top-5 error", "top5_err"),
+                 value("top-1 error", "top1_err"))
 FIGURE_CAPTIONS = {
     "fig_top5_vs_cost": "Top-5 error against cost (models x crops, log scale): the paper's Table 3 "
                         "points and this run's.",
@@ -27,21 +27,21 @@ FIGURE_CAPTIONS = {
 
 def _table3(run: RunInputs, facts: Classification) -> list[Block]:
     deviations = list(facts.deviations)
-    cells = CsvCells(run.label, TABLE_FILES["table3"], run.tables["table3"])
-    row = (value("models", "models", "int"), value("crops", "crops", "int"))
+    cells = CsvCells(run.label, schema.TABLE3.file, run.tables["table3"], schema.TABLE3)
+    row = (value("models", "models"), value("crops", "crops"))
     versus_paper = [
-        *row, value("cost", "cost", "int"),
-        value("top-5 error", "top5_err", "pct"), interval("95% CI", "top5_ci_low", "top5_ci_high"),
-        value("paper models", "paper_models", "int"), value("paper top-5", "paper_top5_err", "pct"),
+        *row, value("cost", "cost"),
+        value("top-5 error", "top5_err"), interval("95% CI", "top5_ci_low", "top5_ci_high"),
+        value("paper models", "paper_models"), value("paper top-5", "paper_top5_err"),
         difference("measured - paper", "top5_err", "paper_top5_err"),
-        value("vs base", "vs_base", "pp"), value("paper vs base", "paper_vs_base", "pp"),
+        value("vs base", "vs_base"), value("paper vs base", "paper_vs_base"),
         text("deviations (below)", lambda r: row_tags(deviations, int(r["models"]), int(r["crops"]))),
     ]
     measured_only = [
-        *row, value("top-1 error", "top1_err", "pct"),
+        *row, value("top-1 error", "top1_err"),
         interval("top-1 95% CI", "top1_ci_low", "top1_ci_high"),
-        value("top-5 p vs base", "p_vs_base", "p"),
-        value("evaluated", "n_evaluated", "int"), value("images", "n_images", "int"),
+        value("top-5 p vs base", "p_vs_base"),
+        value("evaluated", "n_evaluated"), value("images", "n_images"),
     ]
     notes = [f"{d.tag}: {d.text}" for d in deviations] + [READING]
     return [csv_table("table3", f"Table 3 — classification: measured top-5 error beside the paper's "
@@ -52,23 +52,26 @@ def _table3(run: RunInputs, facts: Classification) -> list[Block]:
                              "1-model 1-crop row, on the same images."])]
 
 
+def _paper_only(name: str, number: int, caption: str, note: str) -> Block:
+    """The paper's Table ``number`` alone, from its schema form (rates as fractions)."""
+    artefact = schema.get(f"table{number}_paper")
+    return csv_table(name, caption, CsvCells(None, artefact.file, paper_table(number), artefact),
+                     MARKDOWN_COLUMNS[number], notes=[note])
+
+
 def _table2(run: RunInputs, facts: Classification | None) -> Block:
     frame = run.tables.get("table2")
     if frame is None:
-        return frame_table("table2_paper", "Table 2 — ILSVRC classification (paper values only)",
-                           paper.TABLE2, {"team": ("team", "text"), "year": ("year", "text"),
-                                          "place": ("place", "text"),
-                                          "top5_err_pct": ("top-5 error", "pct_value"),
-                                          "external_data": ("external data", "text")},
-                           notes=[f"Source: {paper.CITATION}. No measured row in this run."])
+        return _paper_only("table2_paper", 2, "Table 2 — ILSVRC classification (paper values only)",
+                           f"Source: {paper.CITATION}. No measured row in this run.")
     notes = [f"Rows 1-{len(paper.TABLE2)}: {paper.CITATION}, Table 2 (ILSVRC 2014 test set)."]
     if facts is not None:
         notes.append(f"Last row: this run's best Table 3 row, measured on {facts.data.name} — "
                      f"{facts.data.verdict}.")
     return csv_table("table2", "Table 2 — ILSVRC classification results with this run's best row",
-                     CsvCells(run.label, TABLE_FILES["table2"], frame),
+                     CsvCells(run.label, schema.TABLE2.file, frame, schema.TABLE2),
                      [value("team", "team"), value("year", "year"), value("place", "place"),
-                      value("top-5 error", "top5_err_pct", "pct_value"),
+                      value("top-5 error", "top5_err"),
                       value("external data / note", "external_data")], notes=notes)
 
 
@@ -83,13 +86,14 @@ def _figures(ctx: ReportContext, run: RunInputs, verdict: str) -> list[Block]:
         png = ctx.copy_figure(run, run.figures[stem])
         blocks.append(ctx.figure(stem, f"{caption} {verdict}", png))
         if stem != "fig_top5_vs_cost":
-            data = pd.read_csv(run.figures[stem].with_suffix(".csv"))
+            artefact = schema.get(stem)
             blocks.append(csv_table(f"{stem}_data", f"Data of {stem}",
-                                    CsvCells(run.label, f"{stem}.csv", data), CURVE_COLUMNS))
+                                    CsvCells(run.label, f"{artefact.file}.csv", run.figure_data[stem],
+                                             artefact), CURVE_COLUMNS))
     ablation = run.tables.get("ablation")
     if ablation is None:
         blocks.append(Paragraph("Mean vs max over crops: not measured in this run (no "
-                                f"{TABLE_FILES['ablation']}).", "absent"))
+                                f"{schema.ABLATION.file}).", "absent"))
         return blocks
     stem = ctx.figure_stem(run, "fig_mean_vs_max")
     figures_extra.mean_vs_max(ablation, stem)
@@ -98,7 +102,7 @@ def _figures(ctx: ReportContext, run: RunInputs, verdict: str) -> list[Block]:
                              f"alternative the authors found worse. {verdict}",
                              stem.with_suffix(".png")))
     blocks.append(csv_table("ablation", "Mean vs max over crops (Section 7)",
-                            CsvCells(run.label, TABLE_FILES["ablation"], ablation),
+                            CsvCells(run.label, schema.ABLATION.file, ablation, schema.ABLATION),
                             [value("rule", "rule"), *CURVE_COLUMNS]))
     return blocks
 
@@ -109,14 +113,10 @@ def section(ctx: ReportContext) -> Section:
     facts = ctx.classification(run)
     blocks: list[Block] = []
     if facts is None:
-        blocks.append(Paragraph(f"Not measured in this run: no {TABLE_FILES['table3']} in {run.root} "
-                                "(make it with `repro table 3 --store STORE --out DIR`).", "absent"))
-        blocks.append(frame_table("table3_paper", "Table 3 — classification (paper values only)",
-                                  paper.TABLE3, {"models": ("models", "int"), "crops": ("crops", "int"),
-                                                 "cost": ("cost", "int"),
-                                                 "top5_err_pct": ("top-5 error", "pct_value"),
-                                                 "vs_base_pct": ("vs base", "pct_value")},
-                                  notes=[f"Source: {paper.CITATION}, Table 3."]))
+        blocks.append(Paragraph(f"Not measured in this run: no {schema.TABLE3.file} in {run.root} "
+                                f"(make it with `{schema.TABLE3.command}`).", "absent"))
+        blocks.append(_paper_only("table3_paper", 3, "Table 3 — classification (paper values only)",
+                                  f"Source: {paper.CITATION}, Table 3."))
     else:
         if not facts.data.comparable:
             blocks.append(Paragraph(f"Measured on {facts.data.name}. {facts.data.verdict}.", "warning"))

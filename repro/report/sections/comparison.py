@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from protocols import paper
+from protocols.tables import paper_table
 from repro.report import figures_extra
 from repro.report.cells import MISSING, CsvCells, render
 from repro.report.context import ReportContext
 from repro.report.document import Block, Cell, Paragraph, Section, Table
-from repro.report.inputs import TABLE_FILES, RunInputs, StoreInfo
+from repro.report.inputs import RunInputs, StoreInfo
 from repro.report.paired import paired_p, row_correctness
+from repro.results_schema import TABLE3
 
 METRICS = (("top5", "top5_err", "top-5 error"), ("top1", "top1_err", "top-1 error"))
 #: Manifest fields shown by _facts under their own names, or not worth a row (hashes, long notes).
@@ -91,7 +92,7 @@ def _table3(ctx: ReportContext) -> list[Block]:
         for run in others:
             header += [run.label, f"{run.label} - {ctx.main.label}", f"p ({run.label}, paired)"]
         rows = []
-        main_cells = CsvCells(ctx.main.label, TABLE_FILES["table3"], main_frame)
+        main_cells = CsvCells(ctx.main.label, TABLE3.file, main_frame, TABLE3)
         for i in range(len(main_frame)):
             key = _row_key(main_frame.iloc[i])
             label = f"{'all members' if key[0] else '1 model'} x {key[1]} crop" + \
@@ -104,7 +105,7 @@ def _table3(ctx: ReportContext) -> list[Block]:
                     cells += [Cell(MISSING)] * 3
                     continue
                 j = match[0]
-                other = CsvCells(run.label, TABLE_FILES["table3"], frame)
+                other = CsvCells(run.label, TABLE3.file, frame, TABLE3)
                 delta = float(frame[column].iloc[j]) - float(main_frame[column].iloc[i])
                 cells += [other.value(j, column, "pct"), Cell(render(delta, "pp")),
                           Cell(paired_p(correctness[ctx.main.label, key],
@@ -150,8 +151,7 @@ def section(ctx: ReportContext) -> Section | None:
     measured = {r.label: r.tables["table3"] for r in ctx.runs if "table3" in r.tables}
     if measured:
         stem = ctx.figure_stem(ctx.main, "fig_compare_top5_vs_cost")
-        figures_extra.runs_vs_cost(measured, paper.TABLE3.assign(
-            top5_err=paper.TABLE3["top5_err_pct"] / 100), stem)
+        figures_extra.runs_vs_cost(measured, paper_table(3), stem)
         blocks.append(ctx.figure("fig_compare_top5_vs_cost", "Top-5 error against cost for every "
                                  "run and the paper's Table 3 (7 models).", stem.with_suffix(".png")))
     return Section("comparison", "Runs compared", tuple(blocks))

@@ -1,67 +1,78 @@
-"""Detection: Tables 4 and 5 (the paper's rows, measured rows when present) and per-class AP."""
+"""Detection: Tables 4 and 5 (the paper's rows, ours beside the paper's GoogLeNet when measured), the
+proposal table and per-class AP."""
 from __future__ import annotations
 
 import math
 
-import pandas as pd
-
 from protocols import paper
+from protocols.detection_tables import PROPOSAL_COLUMNS
+from protocols.tables import MARKDOWN_COLUMNS, paper_table
+from repro import results_schema as schema
 from repro.report import figures_extra
 from repro.report.cells import CsvCells, render
 from repro.report.context import ReportContext
 from repro.report.document import Block, Paragraph, Section
 from repro.report.figures_extra import MAX_LABELLED_CLASSES
-from repro.report.inputs import TABLE_FILES, DetEvalInfo, RunInputs
-from repro.report.tables import Column, csv_table, frame_table, guess_columns, text, value
+from repro.report.inputs import DetEvalInfo, RunInputs
+from repro.report.tables import csv_table, difference, value
 
-PAPER_TABLES = {
-    "table4": ("Table 4 — ILSVRC 2014 detection", paper.TABLE4,
-               {"team": ("team", "text"), "year": ("year", "text"), "place": ("place", "text"),
-                "map_pct": ("mAP", "pct_value"), "external_data": ("external data", "text"),
-                "ensemble": ("ensemble", "text"), "approach": ("approach", "text")}),
-    "table5": ("Table 5 — single-model detection", paper.TABLE5,
-               {"team": ("team", "text"), "map_pct": ("mAP", "pct_value"),
-                "contextual_model": ("contextual model", "text"),
-                "bounding_box_regression": ("bounding box regression", "text")}),
-}
-AP_COLUMNS = (value("class id", "class_id", "int"), value("WNID", "wnid"), value("name", "name"),
-              value("AP", "ap", "pct"), value("positives", "n_pos", "int"),
-              value("detections", "n_det", "int"))
+TITLES = {4: "Table 4 — ILSVRC 2014 detection", 5: "Table 5 — single-model detection"}
+AP_COLUMNS = (value("class id", "class_id"), value("WNID", "wnid"), value("name", "name"),
+              value("AP", "ap"), value("positives", "n_pos"), value("detections", "n_det"))
 #: With more classes than this, the AP table shows the best and worst this many.
 AP_TABLE_ENDS = 10
+VERSUS_PAPER = (value("source", "source"), value("paper GoogLeNet mAP", "paper_map"),
+                difference("measured - paper", "map", "paper_map"))
+READING = ("mAP in percent; 'measured - paper' in percentage points (pp) against the paper's GoogLeNet "
+           "with as many models: Table 4's 6-model ensemble (43.90%) for a multi-model row, Table 5's "
+           "single model (38.02%) for a 1-model row.")
 
 
-def _versus_paper(name: str, frame: pd.DataFrame) -> list[Column]:
-    """With a ``map`` column (a fraction), the paper's GoogLeNet value and the difference beside it."""
-    if "map" not in frame.columns:
-        return []
-    table = PAPER_TABLES[name][1]
-    googlenet = float(table.loc[table["team"] == "GoogLeNet", "map_pct"].iloc[0]) / 100
-    return [text("paper GoogLeNet mAP", lambda r: render(googlenet, "pct")),
-            text("measured - paper", lambda r: render(float(r["map"]) - googlenet, "pp"))]
-
-
-def _paper_and_measured(ctx: ReportContext, run: RunInputs, name: str) -> list[Block]:
-    title, frame, columns = PAPER_TABLES[name]
-    notes = [f"Source: {paper.CITATION}."]
-    if name == "table5":
+def _source_notes(number: int) -> list[str]:
+    notes = [f"Paper rows: {paper.CITATION}, Table {number} (ILSVRC 2014 DET test set)."]
+    if number == 5:
         notes.append(f"Note: {paper.PROTOCOL_NOTES['detection-single-model']}.")
-    blocks: list[Block] = [frame_table(f"{name}_paper", f"{title} (paper)", frame, columns, notes)]
-    measured = run.tables.get(name)
+    return notes
+
+
+def _paper_and_measured(ctx: ReportContext, run: RunInputs, number: int) -> list[Block]:
+    """Table ``number`` (4 or 5): the paper's rows and, when measured, ours beside the paper's."""
+    name, title = f"table{number}", TITLES[number]
+    measured, artefact = run.tables.get(name), schema.get(f"table{number}")
     if measured is None:
-        blocks.append(Paragraph(f"{title}: not measured in this run (no "
-                                f"{TABLE_FILES[name]} in {run.root}); the paper's rows are shown "
-                                "alone.", "absent"))
-        return blocks
+        printed = schema.get(f"table{number}_paper")
+        return [Paragraph(f"{title}: not measured in this run (no {artefact.file} in {run.root}; make "
+                          f"it with `{artefact.command}`); the paper's rows are shown alone.", "absent"),
+                csv_table(f"{name}_paper", f"{title} (paper)",
+                          CsvCells(None, printed.file, paper_table(number), printed),
+                          MARKDOWN_COLUMNS[number], notes=_source_notes(number))]
+    ours = [i for i, source in enumerate(measured["source"]) if str(source).startswith("measured")]
+    caveats = sorted({str(n) for n in measured["note"].iloc[ours] if isinstance(n, str) and n})
     data = sorted({f"{ctx.detection_data(r).name}: {ctx.detection_data(r).verdict}"
                    for r in run.det_evals})
-    cells = CsvCells(run.label, TABLE_FILES[name], measured)
-    blocks.append(csv_table(name, f"{title} (measured)", cells,
-                            guess_columns(measured) + _versus_paper(name, measured),
-                            notes=[f"Detection data of this run: {d}." for d in data]
-                            or ["No `repro det-eval` manifest in this run identifies the data of "
-                                "these rows."]))
-    return blocks
+    rows = ("Rows " if len(ours) > 1 else "Row ") + ", ".join(str(i + 1) for i in ours)
+    notes = (_source_notes(number) + [f"{rows}: this run, as `repro detect tables` describes them: "
+                                      f"{c}"
+                                      for c in caveats] + [READING]
+             + ([f"Detection data of this run: {d}." for d in data] or [
+                 "No `repro det-eval` manifest in this run identifies the data of these rows."]))
+    cells = CsvCells(run.label, artefact.file, measured, artefact)
+    return [csv_table(name, f"{title}: the paper's rows and this run's, measured beside the paper's "
+                      "GoogLeNet", cells, MARKDOWN_COLUMNS[number] + VERSUS_PAPER, notes=notes)]
+
+
+def _proposals(run: RunInputs) -> list[Block]:
+    frame = run.tables.get("table_proposals")
+    if frame is None:
+        return []
+    artefact = schema.TABLE_PROPOSALS
+    notes = [f"All rows, as `repro detect tables` describes them: {n}"
+             for n in sorted({str(n) for n in frame["note"] if isinstance(n, str) and n})] + [
+        "Coverage: share of ground-truth objects with a proposal at IoU >= 0.5. 'vs R-CNN': against "
+        "R-CNN's selective search (fast). The paper's claims are beside ours."]
+    return [csv_table("table_proposals", "Proposals — count, coverage and mAP effect (Section 8)",
+                      CsvCells(run.label, artefact.file, frame, artefact), PROPOSAL_COLUMNS,
+                      notes=notes)]
 
 
 def _ap_rows(result: DetEvalInfo) -> list[int]:
@@ -97,15 +108,16 @@ def _per_class(ctx: ReportContext, run: RunInputs, result: DetEvalInfo) -> list[
         notes.append(f"WARNING: the manifest records mAP {render(recorded, 'pct')}, the CSV gives "
                      f"{render(csv_map, 'pct')}: the two files are from different runs.")
     blocks.append(csv_table(f"ap_{result.csv.stem}", f"Per-class AP — {source} ({shown})",
-                            CsvCells(run.label, source, result.frame), AP_COLUMNS, rows, notes))
+                            CsvCells(run.label, source, result.frame, schema.DET_EVAL), AP_COLUMNS,
+                            rows, notes))
     return blocks
 
 
 def section(ctx: ReportContext) -> Section:
     """Detection (Section 8): paper Tables 4-5, measured rows and per-class AP when present."""
     run = ctx.main
-    blocks: list[Block] = (_paper_and_measured(ctx, run, "table4")
-                           + _paper_and_measured(ctx, run, "table5"))
+    blocks: list[Block] = (_paper_and_measured(ctx, run, 4) + _paper_and_measured(ctx, run, 5)
+                           + _proposals(run))
     if not run.det_evals:
         blocks.append(Paragraph("Per-class AP: not measured in this run (no `repro det-eval` "
                                 f"result, X.csv with X.csv.manifest.json, under {run.root}).",

@@ -6,7 +6,8 @@ from repro.report.cells import MISSING, render
 from repro.report.context import FIGURE_FORMATS, ReportContext
 from repro.report.deviations import weights_source
 from repro.report.document import Block, Bullets, Cell, Paragraph, Section, Table
-from repro.report.inputs import DET_EVAL_MANIFEST_SUFFIX, TABLE_FILES, DetEvalInfo, RunInputs
+from repro.report.inputs import DET_EVAL_MANIFEST_SUFFIX, DetEvalInfo, RunInputs
+from repro.results_schema import get
 
 
 def _stores(ctx: ReportContext, run: RunInputs) -> list[Table]:
@@ -76,14 +77,14 @@ def _detection(ctx: ReportContext, run: RunInputs, result: DetEvalInfo) -> Table
 
 
 def _input_files(ctx: ReportContext, run: RunInputs) -> Table:
-    paths = [run.root / TABLE_FILES[name] for name in sorted(run.tables)]
+    paths = [get(name).path(run.root) for name in sorted(run.tables)]
     for png in run.figures.values():
         paths += [png.with_suffix(s) for s in FIGURE_FORMATS if png.with_suffix(s).is_file()]
     for result in run.det_evals:
         paths += [result.csv, result.csv.with_name(result.csv.name + DET_EVAL_MANIFEST_SUFFIX)]
     for log in run.training:
         paths += [p for p in (log.csv, log.csv.with_name("manifest.json")) if p.is_file()]
-    paths += [path for path, _ in run.bench]
+    paths += run.bench.paths(run.root) if run.bench else []
     rows = tuple((Cell(run.rel(p)), Cell(sha256_file(p))) for p in sorted(set(paths)))
     return Table(f"provenance_files_{ctx.slug(run)}", f"Files of {run.label} this report was built from",
                  ("file", "sha256"), rows)

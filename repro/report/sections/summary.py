@@ -5,8 +5,9 @@ from repro.report.cells import CsvCells
 from repro.report.context import ReportContext
 from repro.report.deviations import model_variant, row_tags, weights_source
 from repro.report.document import Block, Bullets, Paragraph, Section
-from repro.report.inputs import TABLE_FILES, RunInputs
+from repro.report.inputs import RunInputs
 from repro.report.tables import csv_table, difference, interval, text, value
+from repro.results_schema import TABLE3
 
 PRESENCE = (
     ("Table 1 (architecture)", lambda r: "table1" in r.tables),
@@ -15,7 +16,7 @@ PRESENCE = (
     ("Table 5 (single-model detection, measured rows)", lambda r: "table5" in r.tables),
     ("per-class detection AP", lambda r: bool(r.det_evals)),
     ("training curves", lambda r: bool(r.training)),
-    ("throughput", lambda r: bool(r.bench)),
+    ("throughput (benchmark)", lambda r: r.bench is not None),
 )
 
 
@@ -47,12 +48,12 @@ def _glance(ctx: ReportContext, run: RunInputs) -> Block:
     deviations = list(ctx.classification(run).deviations)
     rows = sorted({0, len(frame) - 1})
     return csv_table("glance", "At a glance — the base row and the largest ensemble x crops row of "
-                     "Table 3", CsvCells(run.label, TABLE_FILES["table3"], frame), [
-                         value("models", "models", "int"), value("crops", "crops", "int"),
-                         value("measured top-5", "top5_err", "pct"),
+                     "Table 3", CsvCells(run.label, TABLE3.file, frame, TABLE3), [
+                         value("models", "models"), value("crops", "crops"),
+                         value("measured top-5", "top5_err"),
                          interval("95% CI", "top5_ci_low", "top5_ci_high"),
-                         value("paper models", "paper_models", "int"),
-                         value("paper top-5", "paper_top5_err", "pct"),
+                         value("paper models", "paper_models"),
+                         value("paper top-5", "paper_top5_err"),
                          difference("measured - paper", "top5_err", "paper_top5_err"),
                          text("deviations (see Table 3)",
                               lambda r: row_tags(deviations, int(r["models"]), int(r["crops"])))],
