@@ -156,6 +156,7 @@ def bench(session: nox.Session) -> None:
     2 cores; `-- --quick` for a tiny run). Extra options go to `repro bench`."""
     _install(session, "bench")
     session.run("repro", "bench", "--out", f"{RESULTS}/bench", *session.posargs)
+    _report(session)  # the report's throughput section reads results/bench
 
 
 @nox.session

@@ -1,8 +1,8 @@
 """Build the comparison report (HTML + Markdown) from results directories: paper vs reproduction,
 run vs run. Reads the CSV tables, stores and manifests only; never runs a network.
 
-Stores, det-eval results (X.csv + X.csv.manifest.json), training logs (log.csv of `repro train`) and benchmark
-tables (bench/*.csv) are found anywhere under each results directory (links followed). Pass the
+Stores, det-eval results (X.csv + X.csv.manifest.json), training logs (log.csv of `repro train`) and the files
+`repro bench` writes (bench/, as declared in repro/results_schema.py) are found anywhere under each results directory (links followed). Pass the
 dataset roots with --data so the report can say which numbers come from synthetic data.
 
 Examples:
