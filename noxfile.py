@@ -139,8 +139,10 @@ def detection(session: nox.Session) -> None:
 
 
 def _report(session: nox.Session) -> None:
-    session.run("repro", "report", "--results", RESULTS, "--out", f"{RESULTS}/report",
-                "--data", str(MINI), "--inputs", str(MEMBERS), "--inputs", str(STORES))
+    extra = ["--data", str(MINI)] if MINI.is_dir() else []
+    for folder in (MEMBERS, STORES):
+        extra += ["--inputs", str(folder)] if folder.is_dir() else []
+    session.run("repro", "report", "--results", RESULTS, "--out", f"{RESULTS}/report", *extra)
 
 
 @nox.session
