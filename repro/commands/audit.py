@@ -13,13 +13,16 @@ HELP = "re-evaluate a random sample of a store's images and check they match (ML
 
 
 def configure(parser) -> None:
-    parser.add_argument("--store", required=True, help="probability store directory")
-    parser.add_argument("--images", required=True, help="image root the store was evaluated on")
-    parser.add_argument("--sample", type=int, default=20, help="images to re-evaluate (default 20)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random sample")
-    parser.add_argument("--models", help="comma-separated model keys (default: all in the store)")
-    parser.add_argument("--model", help="model reference to use instead of the recorded one")
-    parser.add_argument("--tolerance", type=float, default=1e-5,
+    from repro.commands._types import existing_dir, non_negative_float, positive_int, seed, text
+
+    parser.add_argument("--store", required=True, type=existing_dir, help="probability store directory")
+    parser.add_argument("--images", required=True, type=existing_dir,
+                        help="image root the store was evaluated on")
+    parser.add_argument("--sample", type=positive_int, default=20, help="images to re-evaluate (default 20)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the random sample")
+    parser.add_argument("--models", type=text, help="comma-separated model keys (default: all in the store)")
+    parser.add_argument("--model", type=text, help="model reference to use instead of the recorded one")
+    parser.add_argument("--tolerance", type=non_negative_float, default=1e-5,
                         help="largest allowed absolute difference in any probability (default 1e-5)")
 
 

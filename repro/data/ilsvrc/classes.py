@@ -99,6 +99,9 @@ def read_meta(path: str | Path) -> DevkitMeta:
     import scipy.io
 
     path = Path(path)
+    if not path.is_file():
+        raise LabelError(f"{path}: no such file (the devkit's meta.mat, e.g. "
+                         f"ILSVRC2012_devkit_t12/data/meta.mat)")
     try:
         mat = scipy.io.loadmat(path, squeeze_me=True)
     except Exception as exc:  # scipy raises IndexError, ValueError, MatReadError, ... for bad files
