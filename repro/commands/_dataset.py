@@ -23,8 +23,10 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     labels.add_argument("--caffe", type=existing_file, metavar="TXT", help="Caffe val.txt (with --meta/--synsets)")
     labels.add_argument("--folder", action="store_true", help="labels from --images/<wnid>/ folders")
     labels.add_argument("--unlabelled", action="store_true", help="every image under --images, no labels")
-    group.add_argument("--meta", type=existing_file, metavar="MAT", help="devkit meta.mat")
-    group.add_argument("--synsets", type=existing_file, metavar="FILE", help="sorted class list (synset_words.txt)")
+    group.add_argument("--meta", type=existing_file, metavar="MAT",
+                       help="devkit meta.mat (default class list: the 1000 ILSVRC2012 classes)")
+    group.add_argument("--synsets", type=existing_file, metavar="FILE",
+                       help="sorted class list, e.g. synset_words.txt (default: the 1000 ILSVRC2012 classes)")
 
 
 def source_from_args(args: argparse.Namespace):
@@ -38,7 +40,7 @@ def source_from_args(args: argparse.Namespace):
         raise ReproError("name the dataset: --data DIR, or --images DIR with --index/--gt/--caffe/"
                          "--folder/--unlabelled")
     if args.index:
-        return LabelSource("index", args.index), args.images
+        return LabelSource("index", args.index, **classes), args.images
     if args.gt:
         return LabelSource("gt", args.gt, **classes), args.images
     if args.caffe:

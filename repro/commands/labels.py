@@ -12,6 +12,12 @@ with 50 per class (--subset drops that; --images/--per-class set exact counts).
   repro labels --folder /data/ILSVRC2012/val
   repro labels --rec val.rec --lst val.lst --meta meta.mat
   repro labels --unlabelled /data/ILSVRC2012/test      (wnid empty, class_index -1)
+  repro labels --index val.csv --keep-present /data/some/val --out present.csv
+
+Class indices always come from the full class list: --meta, --synsets, or by default the 1000
+ILSVRC2012 classes (so a folder holding only some classes still gets their real indices). A
+canonical index (--index) is checked row by row against it. --keep-present DIR keeps only the
+entries whose image file is under DIR: the index of the images you have (a subset).
 """
 from __future__ import annotations
 
@@ -32,6 +38,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     form.add_argument("--folder", type=existing_dir, metavar="DIR", help="folder per synset: DIR/<wnid>/*.JPEG")
     form.add_argument("--rec", type=existing_file, metavar="REC", help="MXNet im2rec .rec (its .idx beside it)")
     form.add_argument("--unlabelled", type=existing_dir, metavar="DIR", help="test split: every image under DIR")
+    form.add_argument("--index", type=existing_file, metavar="CSV",
+                      help="a canonical index (e.g. to check it, or to cut it with --keep-present)")
     classes = parser.add_mutually_exclusive_group()
     classes.add_argument("--meta", type=existing_file, metavar="MAT", help="devkit meta.mat / meta_clsloc.mat")
     classes.add_argument("--synsets", type=existing_file, metavar="FILE",
@@ -46,6 +54,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subset", action="store_true",
                         help="a subset of ILSVRC2012 val: do not require its 50,000 images, 50 per class")
     parser.add_argument("--images", type=positive_int, metavar="N", help="exact number of images expected")
+    parser.add_argument("--keep-present", type=existing_dir, metavar="DIR",
+                        help="keep only the entries whose image file is under DIR (implies --subset)")
     parser.add_argument("--per-class", type=positive_int, metavar="N", help="exact number of images per class")
     parser.add_argument("--out", type=output_file, metavar="CSV", help="write the canonical index here")
 
@@ -54,11 +64,11 @@ def run(args: argparse.Namespace) -> int:
     """Read, check, summarise and (with --out) write the index."""
     from repro.data.label_sources import LabelSource, build_index
 
-    form = next(name for name in ("gt", "caffe", "kaggle", "folder", "rec", "unlabelled")
+    form = next(name for name in ("gt", "caffe", "kaggle", "folder", "rec", "unlabelled", "index")
                 if getattr(args, name) is not None)
     source = LabelSource(form, getattr(args, form), meta=args.meta, synsets=args.synsets, lst=args.lst,
                          idx=args.idx, name_pattern=args.name_pattern)
     checked = build_index(source, expected_classes=args.classes, subset=args.subset, images=args.images,
-                          per_class=args.per_class, out=args.out)
+                          per_class=args.per_class, out=args.out, present_in=args.keep_present)
     print("\n".join(checked.lines))
     return 0

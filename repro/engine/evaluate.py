@@ -22,7 +22,7 @@ from tqdm import tqdm
 from repro.atomic import write_bytes
 from repro.data.decode import decode_image
 from repro.data.ilsvrc.labels import LabelIndex
-from repro.data.label_sources import LabelSource, image_root, resolve_labels
+from repro.data.label_sources import LabelSource, image_root, require_images, resolve_labels
 from repro.engine.crops import CropScheme, extract_crops, get_scheme
 from repro.engine.pipeline import prepare_ordered
 from repro.engine.reductions import reductions_for
@@ -233,11 +233,13 @@ def evaluate_references(source: LabelSource, images: Path | None, model_refs: Se
     """`repro evaluate`: resolve the labels, the crop scheme (``crops``: a registered id or a crop
     count) and the model references, then :func:`evaluate` into ``store_root``."""
     index, _ = resolve_labels(source)
+    root = image_root(source, images)
+    require_images(source, index, root)  # before any model loads: a missing file is not a 40-minute surprise
     refs = [parse_ref(text, classes=classes, width=width, seed=seed, input_size=crop_size)
             for text in model_refs]
     scheme = get_scheme(crops).for_crop_size(crop_size or refs[0].input_size)
     models = [load_model(ref, settings.ctx[0], allow_download=allow_download) for ref in refs]
-    return evaluate(ImageSource(index, image_root(source, images)), scheme, models, store_root, settings)
+    return evaluate(ImageSource(index, root), scheme, models, store_root, settings)
 
 
 def summary(result: EvaluationResult) -> str:

@@ -80,10 +80,7 @@ def test_a_model_card_with_an_unsafe_name_is_refused_when_read(tmp_path, name):
 
 
 def test_detection_fine_tuning_cannot_write_outside_its_output_folder(tmp_path):
-    from test_detection import (  # registers the tiny protocol
-        TINY_PROTOCOL,
-        _classification_card,
-    )
+    from support import classification_card, tiny_detection_protocol
 
     from repro.data.mini.config import MiniConfig
     from repro.data.mini.generate import generate
@@ -91,12 +88,12 @@ def test_detection_fine_tuning_cannot_write_outside_its_output_folder(tmp_path):
     from repro.detect.run import RunSettings, finetune_members
 
     generate(tmp_path / "mini", MiniConfig(seed=3, classes=2, train_per_class=2, val_per_class=3, det_images=6))
-    card = _classification_card(tmp_path / "cls", 1, 2)
+    card = classification_card(tmp_path / "cls", 1, 2)
     record = json.loads(card.read_text())
     card.write_text(json.dumps({**record, "name": "x/../../../../escaped"}))  # lands in tmp_path
     out = tmp_path / "work" / "ft"
     try:
-        finetune_members(open_det_data(tmp_path / "mini"), TINY_PROTOCOL, [str(card)], out,
+        finetune_members(open_det_data(tmp_path / "mini"), tiny_detection_protocol(), [str(card)], out,
                          RunSettings(workers=1), count=1)
     except ReproError:
         pass  # refusing the name is the fix
