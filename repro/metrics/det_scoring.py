@@ -39,6 +39,8 @@ class DetEvalRun:
                  f"{r['n_ignored_blacklisted']} blacklisted detections"
                  + (f"; {r['blacklist_entries_for_unlisted_images']} blacklist entries name unlisted images"
                     if r["blacklist_list"] else ""),
+                 f"{r['n_off_image']} scored detections reach beyond their image: scored as given, "
+                 f"as the devkit does (no clipping)",
                  f"time: parse XMLs {r['seconds']['parse_xml']:.2f} s, load submission "
                  f"{r['seconds']['load_submission']:.2f} s, score {r['seconds']['score']:.2f} s",
                  f"wrote {self.csv} and {self.manifest_path}", "rules defined where the devkit misbehaves:"]
@@ -91,7 +93,7 @@ def score_submission(pred: Path, gt_dir: Path, meta_path: Path, list_path: Path,
         blacklist_entries_for_unlisted_images=blacklist_unlisted,
         n_images=len(image_list), n_objects=len(ground_truth.object_class),
         n_detections=len(detections), n_dropped_outside=result.n_dropped_outside,
-        n_ignored_blacklisted=result.n_ignored_blacklisted,
+        n_ignored_blacklisted=result.n_ignored_blacklisted, n_off_image=result.n_off_image,
         seconds={"parse_xml": parse_seconds, "load_submission": load_seconds, "score": score_seconds},
         defined_rules=list(DEFINED_RULES))
     write_text(csv, table.to_csv(index=False, na_rep="nan"))
