@@ -22,7 +22,6 @@ from repro.models.googlenet_paper import INCEPTION_WIDTHS, LRN, GoogLeNetPaper, 
 from repro.models.specs import MODELS, ModelSpec
 from repro.models.weights import initialize_random
 
-
 # --- bvlc_googlenet <-> GoogLeNetPaper ------------------------------------------------------------
 
 _BRANCH_LAYERS = (("1x1", "0.0", "Convolution"), ("3x3_reduce", "1.0", "Convolution"),

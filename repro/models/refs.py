@@ -32,9 +32,9 @@ import mxnet as mx
 from mxnet.gluon import HybridBlock
 
 from repro.errors import ReproError
-from repro.naming import check_safe_name
 from repro.models.specs import MODELS, ModelSpec
 from repro.models.weights import initialize_random, load_params
+from repro.naming import check_safe_name
 
 TORCH_SUFFIXES = (".pth", ".pt")
 

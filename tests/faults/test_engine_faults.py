@@ -52,6 +52,7 @@ def test_a_full_disk_is_a_clear_error_and_leaves_no_partial_result(tmp_path):
     assert json.loads((model_dir / "manifest.json").read_text())["n_evaluated"] == 4
 
 
+@pytest.mark.slow
 def test_concurrent_shard_processes_then_merge_equal_one_process(tmp_path):
     make_dataset(tmp_path / "data", 6)
     shared = tmp_path / "shared"

@@ -23,7 +23,7 @@ from support import cli_args, make_dataset, make_mini, train_args
 from repro.cli import main
 from repro.engine.store import ModelStore, list_models
 
-pytestmark = pytest.mark.faults
+pytestmark = pytest.mark.slow  # kills real subprocesses at random points: minutes on 2 cores
 
 SEEDS = (11, 22, 33)
 TESTS_DIR = Path(__file__).resolve().parents[1]  # tests/: subprocesses import support from there

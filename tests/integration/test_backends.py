@@ -1,4 +1,5 @@
-"""Execution backends: each one's probabilities against MXNet fp32 on real JPEG crops.
+"""Execution backends: each registered one's probabilities against MXNet fp32 on real JPEG crops
+(the backends are read from the registry: a new one is tested by its precision's bound).
 
 A random network answers every crop with the same near-certain class, which would hide any error.
 The tiny test network's last layer is therefore re-scaled once so that its fp32 answers vary from
@@ -37,7 +38,7 @@ from repro.models.backends import (
 from repro.models.refs import load_model, parse_ref
 
 SIZE, CLASSES, WIDTH = 64, 10, 0.25
-BOUNDS = {"mxnet-bf16": (0.02, 0.75), "mxnet-int8": (0.06, 0.5)}  # (mean |dp|, top-1 agreement)
+BOUNDS = {"bf16": (0.02, 0.75), "int8": (0.06, 0.5)}  # per precision: (mean |dp|, top-1 agreement)
 
 
 @pytest.fixture(scope="module")
@@ -78,21 +79,26 @@ def reference(make_model, crops):
     return probs
 
 
-@pytest.mark.parametrize("backend", ["mxnet-fused", "onnxruntime"])
-def test_fp32_backends_match_mxnet_within_1e4(backend, make_model, crops, reference):
-    if backend == "onnxruntime":
-        pytest.importorskip("onnxruntime", reason="the bench extra (onnx, onnxruntime) is not installed")
-    probs = build_predictor(make_model(), backend, (mx.cpu(),), crops.shape)(crops)
+def _backend_text(backend: str, images) -> str:
+    """A registered backend with the options it needs here (int8: calibration on the test images)."""
+    spec = BACKENDS.get(backend)
+    for package in spec.requires:
+        pytest.importorskip(package, reason=f"{backend} needs {package} (the bench extra)")
+    return f"{backend}:calibration={images}" if "calibration" in spec.options else backend
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS.ids() if BACKENDS.get(b).precision == "fp32"])
+def test_fp32_backends_match_mxnet_within_1e4(backend, make_model, crops, reference, images):
+    probs = build_predictor(make_model(), _backend_text(backend, images), (mx.cpu(),), crops.shape)(crops)
     assert probs.dtype == np.float32 and probs.shape == reference.shape
     assert np.abs(probs - reference).max() <= 1e-4
 
 
-@pytest.mark.parametrize("backend", ["mxnet-bf16", "mxnet-int8"])
+@pytest.mark.parametrize("backend", [b for b in BACKENDS.ids() if BACKENDS.get(b).precision != "fp32"])
 def test_fast_modes_stay_within_their_bounds_and_another_network_does_not(backend, make_model, crops,
                                                                            reference, images):
-    text = f"mxnet-int8:calibration={images}" if backend == "mxnet-int8" else backend
-    mean_bound, agreement_bound = BOUNDS[backend]
-    probs = build_predictor(make_model(), text, (mx.cpu(),), crops.shape)(crops)
+    mean_bound, agreement_bound = BOUNDS[BACKENDS.get(backend).precision]
+    probs = build_predictor(make_model(), _backend_text(backend, images), (mx.cpu(),), crops.shape)(crops)
     assert np.abs(probs - reference).mean() <= mean_bound
     assert (probs.argmax(axis=1) == reference.argmax(axis=1)).mean() >= agreement_bound
     other = build_predictor(make_model(seed=7), "mxnet", (mx.cpu(),), crops.shape)(crops)

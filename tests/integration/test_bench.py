@@ -18,6 +18,8 @@ from repro.data.mini.config import MiniConfig
 from repro.data.mini.generate import generate
 from repro.models.refs import load_model, parse_ref
 
+pytestmark = pytest.mark.slow  # minutes on 2 cores: left out by -m 'not slow'
+
 
 def _member(folder, seed: int) -> str:
     """A model card with seeded random weights: a stand-in for a trained member."""

@@ -40,6 +40,8 @@ from repro.metrics.det_eval import DetGroundTruth, evaluate, load_submission
 from repro.models.specs import MODELS
 from repro.models.weights import initialize_random
 
+pytestmark = pytest.mark.slow  # minutes on 2 cores: left out by -m 'not slow'
+
 TINY_PROTOCOL = tiny_detection_protocol()
 WIDTH, INPUT = DET_WIDTH, DET_INPUT
 

@@ -17,8 +17,7 @@ import pytest
 
 from repro.errors import ReproError
 from repro.models.classifier import Classifier, prepare_for_inference
-from repro.models.googlenet_torchvision import (WEIGHTS_FILE, torch_hub_dir, torchvision_name,
-                                                torchvision_weights)
+from repro.models.googlenet_torchvision import WEIGHTS_FILE, torch_hub_dir, torchvision_name, torchvision_weights
 from repro.models.refs import load_model, parse_ref
 from repro.models.specs import MODELS
 from repro.models.state_dict_import import export_state_dict, import_state_dict

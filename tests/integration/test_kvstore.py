@@ -16,6 +16,8 @@ from support import TINY, make_mini
 from repro.errors import ReproError
 from repro.train.launcher import dmlc_environment, free_port, start_job, wait_job
 
+pytestmark = pytest.mark.slow  # minutes on 2 cores: left out by -m 'not slow'
+
 JOB_TIMEOUT = 150
 
 

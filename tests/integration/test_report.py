@@ -39,6 +39,8 @@ from repro.report.build import build_report
 from repro.report.data_identity import DataRoot, identify_classification
 from repro.report.paired import RowCorrectness, paired_p
 
+pytestmark = pytest.mark.slow  # minutes on 2 cores: left out by -m 'not slow'
+
 CLASSES = 8
 CHROMIUM = shutil.which("chromium")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

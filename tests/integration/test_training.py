@@ -173,6 +173,7 @@ def test_same_seed_gives_identical_weights_and_another_data_seed_does_not(mini, 
     assert (trained / "last.params").read_bytes() == (tmp_path / "again" / "last.params").read_bytes()
 
 
+@pytest.mark.slow
 @pytest.mark.faults
 def test_a_run_killed_after_an_epoch_resumes_to_the_uninterrupted_weights(mini, tmp_path):
     reference, killed = tmp_path / "reference", tmp_path / "killed"
@@ -224,6 +225,7 @@ def test_dist_kvstore_without_a_launcher_environment_is_refused(mini, tmp_path, 
     assert "repro launch" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_train_ensemble_trains_members_with_shared_init_and_lists_their_cards(mini, tmp_path, capsys):
     out = tmp_path / "ens"
     assert main(["train-ensemble", "--data", str(mini), "--out", str(out), "--members", "2", "--epochs", "1",

@@ -286,6 +286,7 @@ def _im2rec(*args: str, cwd: Path) -> None:
     subprocess.run([sys.executable, str(tool), *args], cwd=cwd, check=True, capture_output=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_recordio_made_by_im2rec(shared_data, tmp_path):
     root = _synset_tree(tmp_path / "train")
     _im2rec("--list", "--recursive", "pack", str(root), cwd=tmp_path)
