@@ -22,13 +22,12 @@ def table1(model_id: str, input_size: int = 224) -> pd.DataFrame:
     ``params_diff``/``macs_diff`` are counted minus printed; ``inconsistent`` marks the rows where the
     paper's printed numbers disagree with its own widths (``protocols.paper.TABLE1_INCONSISTENT``).
     """
-    from repro.models.counting import count_rows  # MXNet: imported when a table is made, not at registration
-    from repro.models.specs import MODELS
-    from repro.models.weights import initialize_random
-
     import mxnet as mx
 
     from repro.errors import ReproError
+    from repro.models.counting import count_rows  # MXNet: imported when a table is made, not at registration
+    from repro.models.specs import MODELS
+    from repro.models.weights import initialize_random
 
     spec = MODELS.get(model_id)
     net = spec.create(classes=1000, width=1.0, aux=False)

@@ -53,6 +53,9 @@ def score_submission(pred: Path, gt_dir: Path, meta_path: Path, list_path: Path,
     """Score ``pred`` as the devkit's eval_detection does; write ``csv`` and ``<csv>.manifest.json``."""
     if blacklist_list and not blacklist_path:
         raise ReproError("--blacklist-list needs --blacklist")
+    started = time.perf_counter()
+    detections = load_submission(pred)  # first: a malformed line fails before 20,000 XMLs are parsed
+    load_seconds = time.perf_counter() - started
     meta = load_det_meta(meta_path)
     image_list = read_image_list(list_path)
     started = time.perf_counter()
@@ -67,9 +70,6 @@ def score_submission(pred: Path, gt_dir: Path, meta_path: Path, list_path: Path,
             blacklist, blacklist_unlisted = remap_blacklist(
                 blacklist, read_image_list(blacklist_list), image_list)
 
-    started = time.perf_counter()
-    detections = load_submission(pred)
-    load_seconds = time.perf_counter() - started
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedAPWarning)  # reported in the summary instead

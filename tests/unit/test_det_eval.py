@@ -398,6 +398,8 @@ def test_real_val2_half_found_with_confident_false_positives(val2_ground_truth):
     n = _plain_positive_counts(annotations)
     k = np.bincount(ground_truth.object_class[found], minlength=201)[1:]
     np.testing.assert_allclose(result.ap, (k / n) ** 2, rtol=1e-12)
+    # the far boxes lie beyond every image: scored as given (the devkit does not clip), and counted
+    assert result.n_off_image == int((~found).sum())
     assert result.map == pytest.approx(np.mean((k / n) ** 2))
 
 
