@@ -80,7 +80,7 @@ def configure(parser) -> None:
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="compute threads for MXNet (OMP_NUM_THREADS), ONNX Runtime and torch "
                              "(default: the CPUs this process may use)")
-    parser.add_argument("--torch-python", type=existing_file, default=os.environ.get("REPRO_TORCH_PYTHON"),
+    parser.add_argument("--torch-python", type=text, default=os.environ.get("REPRO_TORCH_PYTHON"),
                         help="interpreter with torch+torchvision for the torchvision peer (default "
                              "$REPRO_TORCH_PYTHON, else this one if it has torch)")
     parser.add_argument("--calibration", type=existing_dir, default=None,
