@@ -238,8 +238,7 @@ def _missed_images(store: ModelStore, source: ImageSource, scheme: CropScheme,
     an earlier run of the same store) the error reading it gives now."""
     missed, failures = {}, dict(failures)
     for chunk in range(store.spec.n_chunks):
-        with np.load(store.chunk_path(chunk)) as data:  # the mask only; the manifest checks the chunk
-            valid = data["valid"]
+        valid = store.read_chunk(chunk)["valid"]  # checked read: a damaged chunk is an error naming it
         for row in np.flatnonzero(~valid) + chunk * store.spec.chunk_images:
             name = source.filename(int(row))
             if name not in failures:
