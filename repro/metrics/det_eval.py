@@ -100,9 +100,10 @@ class Detections:
         inverted = (self.boxes[:, 2] < self.boxes[:, 0]) | (self.boxes[:, 3] < self.boxes[:, 1])
         if inverted.any():
             row = int(np.flatnonzero(inverted)[0])
+            count = int(inverted.sum())
             raise ReproError(f"{self.describe(row)}: box {tuple(self.boxes[row].tolist())} is inverted "
-                             f"(xmax < xmin or ymax < ymin; {int(inverted.sum())} such boxes): write "
-                             f"xmin ymin xmax ymax")
+                             f"(xmax < xmin or ymax < ymin), as {'is' if count == 1 else 'are'} {count} "
+                             f"in all: write xmin ymin xmax ymax")
 
     def __len__(self) -> int:
         return len(self.image_indexes)
