@@ -33,13 +33,21 @@ def table1(model_id: str, input_size: int = 224) -> pd.DataFrame:
     the printed value; ``inconsistent`` marks the rows where the paper's printed numbers disagree
     with its own widths (``protocols.paper.TABLE1_INCONSISTENT``).
     """
+    import mxnet as mx
+
+    from repro.errors import ReproError
     from repro.models.counting import count_rows  # MXNet: imported when a table is made, not at registration
     from repro.models.specs import MODELS
     from repro.models.weights import initialize_random
 
     spec = MODELS.get(model_id)
     net = spec.create(classes=1000, width=1.0, aux=False)
-    initialize_random(net, seed=0, input_size=input_size)
+    try:
+        initialize_random(net, seed=0, input_size=input_size)
+    except mx.MXNetError as exc:
+        reason = str(exc).strip().splitlines()[-1].removeprefix("MXNetError: ")
+        raise ReproError(f"--input-size {input_size} is too small for {model_id}: {reason}; pass a "
+                         f"larger --input-size (Table 1 is at 224)") from exc
     counted = count_rows(net, spec.table1_rows, input_size)
     printed = [row for row in paper.TABLE1 if row.layer != "softmax"]
     if [c.layer for c in counted] != [p.layer for p in printed]:

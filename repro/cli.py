@@ -18,9 +18,16 @@ def _command_modules():
         yield importlib.import_module(f"{commands.__name__}.{info.name}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Parse errors as one line naming the option (argparse prints the whole usage first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, one sub-parser per command module."""
-    parser = argparse.ArgumentParser(
+    """The full argument parser, one sub-parser per command module (all of them :class:`_Parser`)."""
+    parser = _Parser(
         prog="repro", description="Reproduce GoogLeNet (Szegedy et al. 2014) on ILSVRC.")
     parser.add_argument("--version", action="version", version=f"repro {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -33,13 +40,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `repro` console script; returns the process exit status."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the `repro` console script; returns the process exit status.
+
+    Bad options and a :class:`ReproError` are exit status 2 with one message; Ctrl-C (SIGINT) is 130
+    with a note that the command resumes (stores, checkpoints and outputs are written atomically,
+    so an interrupted run leaves only complete files).
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad option (already printed)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         return int(args._run(args) or 0)
     except ReproError as exc:
         print(f"repro {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"\nrepro {args.command}: interrupted; re-run the same command to resume", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # The reader closed the pipe early (e.g. `repro crops --json | head`): not an error.
         sys.stderr.close()

@@ -11,12 +11,14 @@ HELP = "reproduce Table 1 (shapes, parameters, multiply-adds) from the Gluon gra
 
 
 def configure(parser) -> None:
+    from repro.commands._types import output_file, positive_int
+
     parser.add_argument("--variant", choices=("paper", "gluoncv"), default="paper",
                         help="paper = googlenet-paper (Table 1 as printed); gluoncv = GluonCV's "
                              "googlenet (default: %(default)s)")
-    parser.add_argument("--input-size", type=int, default=224, help="square input side (default 224)")
-    parser.add_argument("--csv", help="write the rows as CSV to this path")
-    parser.add_argument("--markdown", help="write the table as Markdown to this path")
+    parser.add_argument("--input-size", type=positive_int, default=224, help="square input side (default 224)")
+    parser.add_argument("--csv", type=output_file, help="write the rows as CSV to this path")
+    parser.add_argument("--markdown", type=output_file, help="write the table as Markdown to this path")
 
 
 def run(args) -> int:

@@ -13,28 +13,32 @@ HELP = "re-evaluate a random sample of a store's images and check they match (ML
 
 
 def configure(parser) -> None:
-    parser.add_argument("--store", required=True, help="probability store directory")
-    parser.add_argument("--images", required=True, help="image root the store was evaluated on")
-    parser.add_argument("--sample", type=int, default=20, help="images to re-evaluate (default 20)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random sample")
-    parser.add_argument("--models", help="comma-separated model keys (default: all in the store)")
-    parser.add_argument("--model", help="model reference to use instead of the recorded one")
-    parser.add_argument("--tolerance", type=float, default=1e-5,
+    from repro.commands._types import existing_dir, non_negative_float, positive_int, seed, text
+
+    parser.add_argument("--store", required=True, type=existing_dir, help="probability store directory")
+    parser.add_argument("--images", required=True, type=existing_dir,
+                        help="image root the store was evaluated on")
+    parser.add_argument("--sample", type=positive_int, default=20, help="images to re-evaluate (default 20)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the random sample")
+    parser.add_argument("--models", type=text, help="comma-separated model keys (default: all in the store)")
+    parser.add_argument("--model", type=text, help="model reference to use instead of the recorded one")
+    parser.add_argument("--tolerance", type=non_negative_float, default=1e-5,
                         help="largest allowed absolute difference in any probability (default 1e-5)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args) -> int:
-    from pathlib import Path
-
     from repro.engine.audit import audit_models
 
-    results = audit_models(args.store, Path(args.images), args.sample, args.seed,
-                           args.models.split(",") if args.models else None, args.model, args.tolerance)
+    results = audit_models(args.store, args.images, args.sample, args.seed,
+                           args.models.split(",") if args.models else None, args.model, args.tolerance,
+                           progress=not args.no_progress)
     for result in results:
         worst = max(result.max_abs_diff) if result.max_abs_diff else 0.0
-        print(f"{'PASS' if result.passed else 'FAIL'} {result.model_key}: {len(result.rows)} images "
-              f"re-evaluated, largest difference {worst:.3g} (tolerance {result.tolerance:g})")
+        checked = len(result.rows) - len(result.notes)
+        print(f"{'PASS' if result.passed else 'FAIL'} {result.model_key}: {checked} of {len(result.rows)} "
+              f"sampled images re-evaluated, largest difference {worst:.3g} (tolerance {result.tolerance:g})")
         for row, diff in zip(result.rows, result.max_abs_diff):
             if diff > result.tolerance:
-                print(f"  row {row}: differs by {diff:.3g}")
+                print(f"  row {row}: {result.notes.get(row) or f'differs by {diff:.3g}'}")
     return 0 if all(result.passed for result in results) else 1

@@ -19,57 +19,75 @@ HELP = "benchmark backends, the engine end to end and peers; write results/bench
 
 
 def _counts(text: str) -> dict[str, int]:
-    from repro.errors import ReproError
+    """``CROPS=IMAGES,...`` (an argparse type): images per crop scheme, 144 included."""
+    import argparse
+
+    from repro.commands._types import positive_int
 
     try:
-        counts = {crops: int(count) for crops, _, count in (p.partition("=") for p in text.split(","))}
-    except ValueError as exc:
-        raise ReproError(f"--e2e-images {text!r}: expected CROPS=IMAGES,..., e.g. "
-                         f"1=1000,10=200,144=16") from exc
+        counts = {crops: positive_int(count) for crops, _, count in (p.partition("=") for p in text.split(","))}
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected CROPS=IMAGES,... with IMAGES >= 1, e.g. "
+                                         f"1=1000,10=200,144=16") from exc
     if "144" not in counts:
-        raise ReproError(f"--e2e-images {text!r} must include 144 (the memory check runs it)")
+        raise argparse.ArgumentTypeError(f"{text!r} must include 144 (the memory check runs it)")
     return counts
+
+
+_counts.__name__ = "CROPS=IMAGES list"
 
 
 def configure(parser) -> None:
     import os
 
+    from repro.commands._types import (
+        any_path,
+        existing_dir,
+        existing_file,
+        non_negative_int,
+        output_dir,
+        positive_float,
+        positive_int,
+        positive_int_list,
+        text,
+    )
+
     shared = os.environ.get("REPRO_SHARED_DATA", "../shared/data")
-    parser.add_argument("--out", default="results/bench", help="output folder (default results/bench)")
-    parser.add_argument("--images", default=f"{shared}/imagenet-samples",
+    parser.add_argument("--out", type=output_dir, default="results/bench", help="output folder (default results/bench)")
+    parser.add_argument("--images", type=any_path, default=f"{shared}/imagenet-samples",
                         help="folder of JPEGs (default: %(default)s; generated images when absent)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny run: googlenet-paper at width 0.25, 64 px, 10 classes, few images")
-    parser.add_argument("--models", default="googlenet-gluoncv,googlenet-paper", help="model ids")
-    parser.add_argument("--e2e-models", default="googlenet-gluoncv",
+    parser.add_argument("--models", type=text, default="googlenet-gluoncv,googlenet-paper", help="model ids")
+    parser.add_argument("--e2e-models", type=text, default="googlenet-gluoncv",
                         help="models timed end to end (default %(default)s; every --models is timed bare)")
-    parser.add_argument("--backends", default="mxnet,mxnet-fused,onnxruntime,mxnet-bf16,mxnet-int8",
+    parser.add_argument("--backends", type=text, default="mxnet,mxnet-fused,onnxruntime,mxnet-bf16,mxnet-int8",
                         help="execution backends (default: all)")
-    parser.add_argument("--batch-sizes", default="1,8,32,64", help="bare-network batch sizes")
-    parser.add_argument("--repeats", type=int, default=5, help="timed repetitions, bare network")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed repetitions first")
-    parser.add_argument("--seconds", type=float, default=1.0, help="length of one bare repetition")
-    parser.add_argument("--e2e-images", default="1=1000,10=200,144=16",
+    parser.add_argument("--batch-sizes", type=positive_int_list, default="1,8,32,64", help="bare-network batch sizes")
+    parser.add_argument("--repeats", type=positive_int, default=5, help="timed repetitions, bare network")
+    parser.add_argument("--warmup", type=non_negative_int, default=1, help="untimed repetitions first")
+    parser.add_argument("--seconds", type=positive_float, default=1.0, help="length of one bare repetition")
+    parser.add_argument("--e2e-images", type=_counts, default="1=1000,10=200,144=16",
                         help="images per crop scheme end to end (default %(default)s)")
-    parser.add_argument("--e2e-repeats", type=int, default=3, help="timed evaluations per scheme")
-    parser.add_argument("--e2e-batch", type=int, default=64, help="crops per forward end to end "
+    parser.add_argument("--e2e-repeats", type=positive_int, default=3, help="timed evaluations per scheme")
+    parser.add_argument("--e2e-batch", type=positive_int, default=64, help="crops per forward end to end "
                         "(rounded down to whole images, at least one)")
-    parser.add_argument("--workers", type=int, default=2, help="decode/crop threads (default 2)")
-    parser.add_argument("--prefetch", type=int, default=8, help="images decoded ahead (default 8)")
-    parser.add_argument("--peer-images", type=int, default=1000, help="images for the peers")
-    parser.add_argument("--peer-batch", type=int, default=32, help="peers' batch size (GluonCV's)")
-    parser.add_argument("--peer-repeats", type=int, default=3, help="timed passes per peer")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--workers", type=positive_int, default=2, help="decode/crop threads (default 2)")
+    parser.add_argument("--prefetch", type=positive_int, default=8, help="images decoded ahead (default 8)")
+    parser.add_argument("--peer-images", type=positive_int, default=1000, help="images for the peers")
+    parser.add_argument("--peer-batch", type=positive_int, default=32, help="peers' batch size (GluonCV's)")
+    parser.add_argument("--peer-repeats", type=positive_int, default=3, help="timed passes per peer")
+    parser.add_argument("--threads", type=positive_int, default=None,
                         help="compute threads for MXNet (OMP_NUM_THREADS), ONNX Runtime and torch "
                              "(default: the CPUs this process may use)")
-    parser.add_argument("--torch-python", default=os.environ.get("REPRO_TORCH_PYTHON"),
+    parser.add_argument("--torch-python", type=text, default=os.environ.get("REPRO_TORCH_PYTHON"),
                         help="interpreter with torch+torchvision for the torchvision peer (default "
                              "$REPRO_TORCH_PYTHON, else this one if it has torch)")
-    parser.add_argument("--calibration", default=None,
+    parser.add_argument("--calibration", type=existing_dir, default=None,
                         help="int8 calibration images for the speed runs (default: --images)")
-    parser.add_argument("--member", action="append", default=[], metavar="CARD",
+    parser.add_argument("--member", type=existing_file, action="append", default=[], metavar="CARD",
                         help="trained model card for the precision-agreement check (repeatable)")
-    parser.add_argument("--agreement-data", default=None, metavar="DIR",
+    parser.add_argument("--agreement-data", type=existing_dir, default=None, metavar="DIR",
                         help="labelled dataset root (val/, devkit, train/) for the agreement check")
     parser.add_argument("--no-peak", action="store_true", help="skip the CPU peak probe")
 
@@ -91,13 +109,13 @@ def run(args) -> int:
         out=Path(args.out), images=Path(args.images), models=tuple(args.models.split(",")),
         e2e_models=tuple(args.e2e_models.split(",")),
         backends=tuple(args.backends.split(",")),
-        batch_sizes=tuple(int(b) for b in args.batch_sizes.split(",")), repeats=args.repeats,
-        warmup=args.warmup, seconds=args.seconds, e2e_images=_counts(args.e2e_images),
+        batch_sizes=args.batch_sizes, repeats=args.repeats,
+        warmup=args.warmup, seconds=args.seconds, e2e_images=args.e2e_images,
         e2e_repeats=args.e2e_repeats, e2e_batch=args.e2e_batch, workers=args.workers,
         prefetch=args.prefetch, peer_images=args.peer_images, peer_batch=args.peer_batch,
         peer_repeats=args.peer_repeats, threads=threads, torch_python=args.torch_python,
         calibration=Path(args.calibration) if args.calibration else None,
-        members=tuple(args.member), agreement_data=args.agreement_data,
+        members=tuple(map(str, args.member)), agreement_data=args.agreement_data,
         measure_peak=not args.no_peak, command=shlex.join(["repro", *sys.argv[1:]]))
     if args.quick:
         config = config.quick()

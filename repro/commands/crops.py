@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 import re
-from pathlib import Path
+
+from repro.commands._types import existing_file, interpolation, output_file, positive_int, text
 
 NAME = "crops"
 HELP = "crop-scheme boxes for an image size (--json), or an image's crops as .npy (--dump)"
@@ -26,17 +27,17 @@ def _image_size(text: str) -> tuple[int, int]:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
-    parser.add_argument("--scheme", default="144",
+    parser.add_argument("--scheme", type=text, default="144",
                         help="crop scheme id or crop count: 1, 10, 144, crops-10, ... (default: 144)")
-    parser.add_argument("--crop-size", type=int, metavar="C",
+    parser.add_argument("--crop-size", type=positive_int, metavar="C",
                         help="crop side in pixels; scales follow as C x 256/224, ... (default: the scheme's)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--size", type=_image_size, metavar="WxH", help="image width x height")
-    source.add_argument("--image", type=Path, metavar="FILE", help="an image file (its size is used)")
+    source.add_argument("--image", type=existing_file, metavar="FILE", help="an image file (its size is used)")
     parser.add_argument("--json", action="store_true", help="print the crops as a JSON list")
-    parser.add_argument("--dump", type=Path, metavar="OUT.npy",
+    parser.add_argument("--dump", type=output_file, metavar="OUT.npy",
                         help="with --image: write the crops as uint8 [n, C, C, 3] RGB")
-    parser.add_argument("--interpolation", default="bilinear",
+    parser.add_argument("--interpolation", type=interpolation, default="bilinear",
                         help="resize method for --dump: bilinear (default), area, bicubic, nearest, lanczos")
 
 

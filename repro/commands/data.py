@@ -19,23 +19,24 @@ HELP = "prepare datasets (mini: generate the synthetic mini-ILSVRC in the real l
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the ``mini`` sub-command and its options."""
+    from repro.commands._types import int_range, non_negative_int, output_dir, positive_int, seed
     from repro.data.mini.config import MiniConfig  # light: no image libraries
 
     defaults = MiniConfig()
     sub = parser.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
     mini = sub.add_parser("mini", help="generate the mini-ILSVRC into a new folder",
                           description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    mini.add_argument("--out", required=True, help="new or empty output folder")
-    mini.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default %(default)s)")
-    mini.add_argument("--classes", type=int, default=defaults.classes,
+    mini.add_argument("--out", required=True, type=output_dir, help="new or empty output folder")
+    mini.add_argument("--seed", type=seed, default=defaults.seed, help="random seed (default %(default)s)")
+    mini.add_argument("--classes", type=int_range(2, 20), default=defaults.classes,
                       help="number of classes, 2..20 (default %(default)s)")
-    mini.add_argument("--train-per-class", type=int, default=defaults.train_per_class,
+    mini.add_argument("--train-per-class", type=positive_int, default=defaults.train_per_class,
                       help="training images per class (default %(default)s)")
-    mini.add_argument("--val-per-class", type=int, default=defaults.val_per_class,
+    mini.add_argument("--val-per-class", type=positive_int, default=defaults.val_per_class,
                       help="validation images per class (default %(default)s)")
-    mini.add_argument("--det-images", type=int, default=defaults.det_images,
+    mini.add_argument("--det-images", type=non_negative_int, default=defaults.det_images,
                       help="detection validation images (default %(default)s)")
-    mini.add_argument("--jobs", type=int, default=1,
+    mini.add_argument("--jobs", type=positive_int, default=1,
                       help="processes drawing images; the output does not depend on it (default 1)")
 
 

@@ -9,26 +9,27 @@ ilsvrc13_val2.txt) pass --blacklist-list det_lists/val.txt so it is re-indexed b
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from repro.commands._types import existing_dir, existing_file, output_file
 
 NAME = "det-eval"
 HELP = "score an ILSVRC2014 DET submission file (devkit eval_detection rules)"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("pred", metavar="PRED", type=Path, help="submission file")
-    parser.add_argument("--gt-dir", required=True, type=Path,
+    parser.add_argument("pred", metavar="PRED", type=existing_file, help="submission file")
+    parser.add_argument("--gt-dir", required=True, type=existing_dir,
                         help="folder of ground-truth XMLs, one <image_name>.xml per listed image")
-    parser.add_argument("--meta", required=True, type=Path, help="meta_det.mat")
-    parser.add_argument("--list", required=True, type=Path,
+    parser.add_argument("--meta", required=True, type=existing_file, help="meta_det.mat")
+    parser.add_argument("--list", required=True, type=existing_file,
                         help="eval list of 'image_name image_index' lines (e.g. det_lists/val.txt)")
-    parser.add_argument("--blacklist", type=Path, help="'image_index WNID' lines to leave out")
-    parser.add_argument("--blacklist-list", type=Path,
+    parser.add_argument("--blacklist", type=existing_file, help="'image_index WNID' lines to leave out")
+    parser.add_argument("--blacklist-list", type=existing_file,
                         help="the eval list the blacklist's indexes refer to, when it is not --list; "
                              "entries are re-indexed by image name, those for unlisted images dropped")
     parser.add_argument("--drop-outside", action="store_true",
                         help="drop (and count) detections for images not in --list instead of failing")
-    parser.add_argument("--csv", required=True, type=Path, help="per-class output CSV")
+    parser.add_argument("--csv", required=True, type=output_file, help="per-class output CSV")
 
 
 def run(args: argparse.Namespace) -> int:

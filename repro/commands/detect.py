@@ -22,23 +22,24 @@ ILSVRC2014_devkit/) or the mini-ILSVRC root written by `repro data mini` (its de
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from repro.commands._types import existing_dir, existing_file, output_dir, positive_int, text
 
 NAME = "detect"
 HELP = "the paper's detector: fine-tune region classifiers, detect (submission + mAP), Tables 4-5"
 
 
 def _common(parser: argparse.ArgumentParser, members_required: bool = True) -> None:
-    parser.add_argument("--data", required=True, type=Path, metavar="DIR", help="detection dataset root")
-    parser.add_argument("--dataset", help="registered detection dataset id (default: the one whose layout "
+    parser.add_argument("--data", required=True, type=existing_dir, metavar="DIR", help="detection dataset root")
+    parser.add_argument("--dataset", type=text, help="registered detection dataset id (default: the one whose layout "
                                           "DIR holds)")
-    parser.add_argument("--protocol", default="paper", help="detection protocol: paper or mini (default "
+    parser.add_argument("--protocol", type=text, default="paper", help="detection protocol: paper or mini (default "
                                                             "%(default)s)")
-    parser.add_argument("--members", required=members_required, nargs="+", metavar="REF",
+    parser.add_argument("--members", type=text, required=members_required, nargs="+", metavar="REF",
                         help="model cards (or other model references), the first one is the single model")
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
-    parser.add_argument("--cache", type=Path, metavar="DIR", help="proposal cache (default OUT/proposals)")
-    parser.add_argument("--workers", type=int, default=2,
+    parser.add_argument("--out", required=True, type=output_dir, metavar="DIR", help="output folder")
+    parser.add_argument("--cache", type=output_dir, metavar="DIR", help="proposal cache (default OUT/proposals)")
+    parser.add_argument("--workers", type=positive_int, default=2,
                         help="decoding/proposal/warping threads (default 2)")
 
 
@@ -46,20 +47,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="detect_command", required=True, metavar="STEP")
     finetune = sub.add_parser("finetune", help="fine-tune classification members into region classifiers")
     _common(finetune)
-    finetune.add_argument("--ensemble-size", type=int, metavar="N",
+    finetune.add_argument("--ensemble-size", type=positive_int, metavar="N",
                           help="region classifiers to make (default: the protocol's, 6); with fewer "
                                "--members, member i mod K is fine-tuned again with another seed")
     detect = sub.add_parser("run", help="detect on val2: proposals, region scores, submissions, mAP")
     _common(detect, members_required=False)
-    detect.add_argument("--proposer", type=Path, metavar="JSON",
+    detect.add_argument("--proposer", type=existing_file, metavar="JSON",
                         help="learned proposal head (OUT/proposer/proposer.json of `finetune`)")
-    detect.add_argument("--finetuned", type=Path, metavar="DIR",
+    detect.add_argument("--finetuned", type=existing_dir, metavar="DIR",
                         help="the --out of `repro detect finetune`: its region classifiers (in order) and "
                              "proposal head, instead of --members and --proposer")
-    detect.add_argument("--batch-size", type=int, default=256, help="regions per forward pass (default 256)")
+    detect.add_argument("--batch-size", type=positive_int, default=256, help="regions per forward pass (default 256)")
     tables = sub.add_parser("tables", help="Tables 4 and 5, proposal table, per-class AP plot")
-    tables.add_argument("--run", required=True, type=Path, metavar="DIR", help="output folder of `run`")
-    tables.add_argument("--out", required=True, type=Path, metavar="DIR", help="results folder")
+    tables.add_argument("--run", required=True, type=existing_dir, metavar="DIR", help="output folder of `run`")
+    tables.add_argument("--out", required=True, type=output_dir, metavar="DIR", help="results folder")
 
 
 def run(args: argparse.Namespace) -> int:

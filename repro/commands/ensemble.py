@@ -17,11 +17,12 @@ HELP = "score an ensemble of stored models (mean or max-mean) with intervals and
 
 def configure(parser) -> None:
     from repro.commands._members import add_member_arguments
+    from repro.commands._types import existing_file, positive_int, text
 
     add_member_arguments(parser)
-    parser.add_argument("--versus-crops", type=int, help="paired test against this crop count")
-    parser.add_argument("--versus-models", help="paired test against these members (comma list)")
-    parser.add_argument("--real", metavar="JSON",
+    parser.add_argument("--versus-crops", type=positive_int, help="paired test against this crop count")
+    parser.add_argument("--versus-models", type=text, help="paired test against these members (comma list)")
+    parser.add_argument("--real", type=existing_file, metavar="JSON",
                         help="also score against ImageNet-ReaL labels (real.json)")
 
 

@@ -19,31 +19,32 @@ HELP = "run models over a dataset with a crop scheme into a resumable probabilit
 
 def configure(parser) -> None:
     from repro.commands._dataset import add_dataset_arguments
+    from repro.commands._types import interpolation, output_dir, positive_float, positive_int, seed, shard, text
 
     add_dataset_arguments(parser)
-    parser.add_argument("--model", action="append", required=True, metavar="REF",
+    parser.add_argument("--model", type=text, action="append", required=True, metavar="REF",
                         help="model reference (repeatable): ID (random weights), ID:FILE.params, "
                              "googlenet-gluoncv:pretrained, or a model card .json")
-    parser.add_argument("--classes", type=int, default=1000, help="classes of ID-only references")
-    parser.add_argument("--width", type=float, default=1.0, help="width of ID-only references")
-    parser.add_argument("--seed", type=int, default=0, help="seed of random-weight references")
-    parser.add_argument("--crops", default="144", help="crop scheme: 1, 10, 144 or a registered id")
-    parser.add_argument("--crop-size", type=int, default=None,
+    parser.add_argument("--classes", type=positive_int, default=1000, help="classes of ID-only references")
+    parser.add_argument("--width", type=positive_float, default=1.0, help="width of ID-only references")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of random-weight references")
+    parser.add_argument("--crops", type=text, default="144", help="crop scheme: 1, 10, 144 or a registered id")
+    parser.add_argument("--crop-size", type=positive_int, default=None,
                         help="crop side (default: the model's input size; 224 for the paper)")
-    parser.add_argument("--interpolation", default="bilinear",
-                        help="resize interpolation: bilinear (default), area, bicubic, nearest")
-    parser.add_argument("--store", required=True, help="store directory (created or resumed)")
-    parser.add_argument("--shard", default="1/1", help="evaluate only shard K of N (default 1/1)")
-    parser.add_argument("--batch-size", type=int, default=144,
+    parser.add_argument("--interpolation", type=interpolation, default="bilinear",
+                        help="resize interpolation: bilinear (default), area, bicubic, nearest, lanczos")
+    parser.add_argument("--store", required=True, type=output_dir, help="store directory (created or resumed)")
+    parser.add_argument("--shard", type=shard, default="1/1", help="evaluate only shard K of N (default 1/1)")
+    parser.add_argument("--batch-size", type=positive_int, default=144,
                         help="crops per forward pass, rounded down to whole images (default 144)")
-    parser.add_argument("--chunk-images", type=int, default=64,
+    parser.add_argument("--chunk-images", type=positive_int, default=64,
                         help="images per store chunk, the unit of resumption (default 64)")
-    parser.add_argument("--workers", type=int, default=2, help="decode/crop threads (default 2)")
-    parser.add_argument("--backend", default="mxnet",
+    parser.add_argument("--workers", type=positive_int, default=2, help="decode/crop threads (default 2)")
+    parser.add_argument("--backend", type=text, default="mxnet",
                         help="execution backend[:key=value,...]: mxnet (default, fp32), mxnet-fused, "
                              "mxnet-bf16, mxnet-int8:calibration=TRAIN_DIR, onnxruntime (needs the "
                              "bench extra); all accept micro_batch=N")
-    parser.add_argument("--ctx", default="cpu", help="cpu, or gpu:0,gpu:1,... (default cpu)")
+    parser.add_argument("--ctx", type=text, default="cpu", help="cpu, or gpu:0,gpu:1,... (default cpu)")
     parser.add_argument("--on-error", choices=("fail", "miss"), default="fail",
                         help="unreadable images: fail (default; other images still run, exit 2 "
                              "listing them) or miss (recorded and counted as wrong)")
@@ -57,12 +58,11 @@ def configure(parser) -> None:
 def run(args) -> int:
     from repro.commands._dataset import source_from_args
     from repro.engine.evaluate import EvaluationSettings, evaluate_references, summary
-    from repro.engine.store import parse_shard
     from repro.models.context import parse_ctx
 
     source, images = source_from_args(args)
     settings = EvaluationSettings(
-        batch_size=args.batch_size, chunk_min_images=args.chunk_images, shard=parse_shard(args.shard),
+        batch_size=args.batch_size, chunk_min_images=args.chunk_images, shard=args.shard,
         on_error=args.on_error, per_crop=args.per_crop, interpolation=args.interpolation,
         workers=args.workers, ctx=parse_ctx(args.ctx), backend=args.backend, progress=not args.no_progress)
     result = evaluate_references(source, images, args.model, args.store, args.crops, settings,

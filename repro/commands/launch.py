@@ -20,10 +20,12 @@ HELP = "run a command as N workers of a local parameter-server job (scheduler + 
 
 
 def configure(parser) -> None:
-    parser.add_argument("--workers", "-n", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument("--servers", "-s", type=int, default=1, help="server processes (default 1)")
-    parser.add_argument("--timeout", type=float, help="kill the whole job after this many seconds")
-    parser.add_argument("--threads-per-worker", type=int,
+    from repro.commands._types import positive_float, positive_int
+
+    parser.add_argument("--workers", "-n", type=positive_int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--servers", "-s", type=positive_int, default=1, help="server processes (default 1)")
+    parser.add_argument("--timeout", type=positive_float, help="kill the whole job after this many seconds")
+    parser.add_argument("--threads-per-worker", type=positive_int,
                         help="OMP_NUM_THREADS of each worker (default: cores / workers, unless already set)")
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND ...",
                         help="the worker command, after --")

@@ -14,8 +14,10 @@ HELP = "merge shards (from other store directories) and finalise the store's man
 
 
 def configure(parser) -> None:
-    parser.add_argument("--store", required=True, help="the store directory to complete")
-    parser.add_argument("--from", dest="sources", action="append", default=[], metavar="DIR",
+    from repro.commands._types import existing_dir
+
+    parser.add_argument("--store", required=True, type=existing_dir, help="the store directory to complete")
+    parser.add_argument("--from", dest="sources", type=existing_dir, action="append", default=[], metavar="DIR",
                         help="another store directory holding shards of the same run (repeatable)")
 
 

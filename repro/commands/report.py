@@ -16,18 +16,20 @@ HELP = "build the HTML + Markdown report (Tables 1-5 vs the paper, plots, proven
 
 
 def configure(parser) -> None:
-    parser.add_argument("--results", required=True, metavar="DIR", help="the main run's results")
-    parser.add_argument("--compare", action="append", default=[], metavar="DIR",
+    from repro.commands._types import existing_dir, output_dir, text
+
+    parser.add_argument("--results", required=True, type=existing_dir, metavar="DIR", help="the main run's results")
+    parser.add_argument("--compare", type=existing_dir, action="append", default=[], metavar="DIR",
                         help="another run's results to set beside it (repeatable)")
-    parser.add_argument("--out", required=True, metavar="DIR",
+    parser.add_argument("--out", required=True, type=output_dir, metavar="DIR",
                         help="output directory (report.html, report.md, figures/)")
-    parser.add_argument("--label", action="append", default=[],
+    parser.add_argument("--label", type=text, action="append", default=[],
                         help="run names, in the order --results, --compare ... (default: the "
                              "directory names)")
-    parser.add_argument("--data", action="append", default=[], metavar="ROOT",
+    parser.add_argument("--data", type=existing_dir, action="append", default=[], metavar="ROOT",
                         help="a dataset root the runs were evaluated on (repeatable), to identify "
                              "their data (e.g. the mini-ILSVRC: synthetic)")
-    parser.add_argument("--inputs", action="append", default=[], metavar="DIR",
+    parser.add_argument("--inputs", type=existing_dir, action="append", default=[], metavar="DIR",
                         help="more directories with the main run's stores, det-eval results and "
                              "training logs (e.g. the cache where `nox -s reproduce` keeps them)")
 

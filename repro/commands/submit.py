@@ -15,10 +15,11 @@ HELP = "write an ILSVRC classification submission (top-5 ILSVRC2012_IDs per imag
 
 def configure(parser) -> None:
     from repro.commands._members import add_member_arguments
+    from repro.commands._types import existing_file, output_file
 
     add_member_arguments(parser)
-    parser.add_argument("--meta", required=True, help="devkit meta.mat mapping WNIDs to ILSVRC IDs")
-    parser.add_argument("--out", required=True, help="submission file to write")
+    parser.add_argument("--meta", required=True, type=existing_file, help="devkit meta.mat mapping WNIDs to ILSVRC IDs")
+    parser.add_argument("--out", required=True, type=output_file, help="submission file to write")
 
 
 def run(args) -> int:

@@ -16,18 +16,20 @@ HELP = "write one of the paper's Tables 1-5 (CSV + Markdown); Tables 2-3 measure
 
 
 def configure(parser) -> None:
+    from repro.commands._types import existing_dir, output_dir, text
+
     parser.add_argument("number", choices=("1", "2", "3", "4", "5"), help="table number")
-    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--out", required=True, type=output_dir, help="output directory")
     parser.add_argument("--variant", choices=("paper", "gluoncv"),
                         help="Table 1 only: which network to count (default: paper)")
-    parser.add_argument("--store", help="Tables 2-3: probability store with the measured results")
-    parser.add_argument("--models", help="Tables 2-3: comma-separated member keys, in order "
+    parser.add_argument("--store", type=existing_dir, help="Tables 2-3: probability store with the measured results")
+    parser.add_argument("--models", type=text, help="Tables 2-3: comma-separated member keys, in order "
                                          "(default: every model in the store)")
     parser.add_argument("--combine", choices=("mean", "max-mean"),
                         help="Tables 2-3: ensemble rule (default: the paper's mean)")
-    parser.add_argument("--dataset-name", help="Tables 2-3: how tables name the data the store was "
+    parser.add_argument("--dataset-name", type=text, help="Tables 2-3: how tables name the data the store was "
                                                "evaluated on")
-    parser.add_argument("--note", dest="notes", action="append",
+    parser.add_argument("--note", dest="notes", type=text, action="append",
                         help="Tables 2-3: a note printed under the measured tables (repeatable)")
 
 

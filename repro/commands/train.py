@@ -20,14 +20,15 @@ HELP = "train one network with the paper's recipe (resumable; writes weights, mo
 
 def configure(parser) -> None:
     from repro.commands._training import add_training_arguments
+    from repro.commands._types import seed, text
 
     add_training_arguments(parser)
-    parser.add_argument("--sampling", help="sampling setting: paper, small-crops, large-crops, "
+    parser.add_argument("--sampling", type=text, help="sampling setting: paper, small-crops, large-crops, "
                                            "no-photometric, bilinear-only (default: the recipe's)")
-    parser.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")
-    parser.add_argument("--data-seed", type=int,
+    parser.add_argument("--seed", type=seed, default=0, help="initialisation seed (default 0)")
+    parser.add_argument("--data-seed", type=seed,
                         help="seed of image order, patches and dropout (default: --seed)")
-    parser.add_argument("--name", help="store key written to the model card (default: derived from the options)")
+    parser.add_argument("--name", type=text, help="store key written to the model card (default: derived from the options)")
     parser.add_argument("--kvstore", default="local", choices=("local", "dist_sync", "dist_async"),
                         help="local (default), or MXNet's parameter server under `repro launch` or a DMLC_* "
                              "environment: dist_sync, dist_async (the paper's asynchronous SGD)")

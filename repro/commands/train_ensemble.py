@@ -23,12 +23,13 @@ HELP = "train the members of an ensemble plan (same init, different sampling and
 
 def configure(parser) -> None:
     from repro.commands._training import add_training_arguments
+    from repro.commands._types import positive_int, seed, text
 
     add_training_arguments(parser)
-    parser.add_argument("--plan", default="paper-7", help="ensemble plan (default %(default)s)")
-    parser.add_argument("--members", type=int, help="train the first N members of the plan (default: all)")
-    parser.add_argument("--seed", type=int, help="initialisation seed shared by all members (default: the plan's)")
-    parser.add_argument("--jobs", type=int, default=1,
+    parser.add_argument("--plan", type=text, default="paper-7", help="ensemble plan (default %(default)s)")
+    parser.add_argument("--members", type=positive_int, help="train the first N members of the plan (default: all)")
+    parser.add_argument("--seed", type=seed, help="initialisation seed shared by all members (default: the plan's)")
+    parser.add_argument("--jobs", type=positive_int, default=1,
                         help="members trained at a time, each in its own process with one OpenMP thread "
                              "(default 1: one after the other in this process)")
 

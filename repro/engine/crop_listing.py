@@ -1,11 +1,13 @@
 """`repro crops`: a scheme's crops for an image size, listed, or a real image cut into them (.npy)."""
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 
+from repro.atomic import write_bytes
 from repro.data.decode import decode_image
 from repro.engine.crops import extract_crops, get_scheme
 from repro.errors import ReproError
@@ -30,11 +32,9 @@ def list_crops(scheme_name: str, crop_size: int | None = None, size: tuple[int, 
     crops = scheme.boxes(width, height)
     if dump:
         array = extract_crops(pixels, scheme, interpolation)
-        try:
-            with open(dump, "wb") as out:  # a file object: np.save would append .npy to a bare path
-                np.save(out, array)
-        except OSError as exc:
-            raise ReproError(f"cannot write crops to {dump}: {exc.strerror or exc}") from exc
+        buffer = io.BytesIO()  # a file object: np.save would append .npy to a bare path
+        np.save(buffer, array)
+        write_bytes(dump, buffer.getvalue())
     if as_json:
         return json.dumps([crop.as_dict() for crop in crops])
     lines = [f"{scheme.id} v{scheme.version}: {scheme.n_crops} crops of {scheme.crop_size}x{scheme.crop_size} "

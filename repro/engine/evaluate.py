@@ -22,7 +22,7 @@ from tqdm import tqdm
 from repro.atomic import write_bytes
 from repro.data.decode import decode_image
 from repro.data.ilsvrc.labels import LabelIndex
-from repro.data.label_sources import LabelSource, image_root, resolve_labels
+from repro.data.label_sources import LabelSource, image_root, require_images, resolve_labels
 from repro.engine.crops import CropScheme, extract_crops, get_scheme
 from repro.engine.pipeline import prepare_ordered
 from repro.engine.reductions import reductions_for
@@ -31,6 +31,8 @@ from repro.errors import ReproError
 from repro.models.backends import build_predictor
 from repro.models.refs import LoadedModel, load_model, parse_ref
 from repro.provenance import manifest
+
+SHOWN_MISSES = 20  # missed files listed in the summary (all are in the manifest)
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,9 @@ class EvaluationResult:
 
     runs: list[ModelRun]
     n_images: int
-    failures: dict[str, str] = field(default_factory=dict)  # filename -> error
+    failures: dict[str, str] = field(default_factory=dict)  # filename -> error, this run
+    unwritten_chunks: set[int] = field(default_factory=set)  # chunks left out for a failure (on_error fail)
+    missed: dict[str, str] = field(default_factory=dict)  # complete store: every missed file -> why
     wall_seconds: float = 0.0
     complete: bool = False
 
@@ -166,8 +170,8 @@ def evaluate(source: ImageSource, scheme: CropScheme, models: list[LoadedModel],
         prepared = prepare_ordered(
             rows, lambda r: extract_crops(source.image(r), scheme, settings.interpolation),
             settings.workers, settings.prefetch)
-        bar = tqdm(total=len(rows), unit="img", disable=not settings.progress, smoothing=0.1,
-                   desc=f"{scheme.id} x {len(models)} model(s)")
+        bar = stack.enter_context(tqdm(total=len(rows), unit="img", disable=not settings.progress,
+                                       smoothing=0.1, desc=f"{scheme.id} x {len(models)} model(s)"))
         for chunk in chunks:
             chunk_rows = spec.chunk_rows(chunk)
             needing = [i for i in range(len(runs)) if chunk in todo[i]]
@@ -198,17 +202,18 @@ def evaluate(source: ImageSource, scheme: CropScheme, models: list[LoadedModel],
                         outputs[i]["crops"].append(probs.astype(np.float32))
                 bar.update(count)
             if not valid.all() and settings.on_error == "fail":
+                result.unwritten_chunks.add(chunk)
                 continue  # not written: a re-run after fixing the files recomputes this chunk
             for i in needing:
                 runs[i].store.write_chunk(chunk, valid,
                                           {k: np.concatenate(v) for k, v in outputs[i].items()})
                 runs[i].computed_chunks += 1
-        bar.close()
 
     result.wall_seconds = time.perf_counter() - started
     result.complete = all(not run.store.missing_chunks() for run in runs)
     if result.complete:
         for model, run in zip(models, runs):
+            result.missed = _missed_images(run.store, source, scheme, settings, result.failures)
             run.store.write_manifest(manifest(
                 device=[str(c) for c in settings.ctx], interpolation=settings.interpolation,
                 scheme_note=scheme.note, scheme_deviation=scheme.deviation,
@@ -216,13 +221,35 @@ def evaluate(source: ImageSource, scheme: CropScheme, models: list[LoadedModel],
                 backend=settings.backend,
                 wall_seconds_last_run=round(result.wall_seconds, 3),
                 forward_seconds_last_run=round(run.forward_seconds, 3),
-                failures=result.failures))
+                failures=result.missed))
     if result.failures and settings.on_error == "fail":
         listing = "\n".join(f"  {name}: {err}" for name, err in sorted(result.failures.items()))
-        raise ReproError(f"{len(result.failures)} image(s) could not be evaluated; their chunks were "
-                         f"not written (fix or remove them and re-run, or pass --on-error miss to "
-                         f"count them as wrong):\n{listing}")
+        raise ReproError(f"{len(result.failures)} image(s) could not be evaluated, so the "
+                         f"{len(result.unwritten_chunks)} chunk(s) of {spec.chunk_images} images holding "
+                         f"them were not written (the other chunks were, and are kept). Fix or remove "
+                         f"these files and re-run the same command, or pass --on-error miss to count "
+                         f"them as wrong:\n{listing}")
     return result
+
+
+def _missed_images(store: ModelStore, source: ImageSource, scheme: CropScheme,
+                   settings: EvaluationSettings, failures: dict[str, str]) -> dict[str, str]:
+    """Every image a complete store records as missed, with why: this run's error, or (missed in
+    an earlier run of the same store) the error reading it gives now."""
+    missed, failures = {}, dict(failures)
+    for chunk in range(store.spec.n_chunks):
+        valid = store.read_chunk(chunk)["valid"]  # checked read: a damaged chunk is an error naming it
+        for row in np.flatnonzero(~valid) + chunk * store.spec.chunk_images:
+            name = source.filename(int(row))
+            if name not in failures:
+                try:
+                    extract_crops(source.image(int(row)), scheme, settings.interpolation)
+                    failures[name] = (f"unreadable when {store.chunk_path(chunk).name} was computed, "
+                                      f"readable now: delete that chunk and re-run to score it")
+                except ReproError as exc:
+                    failures[name] = str(exc)
+            missed[name] = failures[name]
+    return missed
 
 
 def evaluate_references(source: LabelSource, images: Path | None, model_refs: Sequence[str],
@@ -233,11 +260,13 @@ def evaluate_references(source: LabelSource, images: Path | None, model_refs: Se
     """`repro evaluate`: resolve the labels, the crop scheme (``crops``: a registered id or a crop
     count) and the model references, then :func:`evaluate` into ``store_root``."""
     index, _ = resolve_labels(source)
+    root = image_root(source, images)
+    require_images(source, index, root)  # before any model loads: a missing file is not a 40-minute surprise
     refs = [parse_ref(text, classes=classes, width=width, seed=seed, input_size=crop_size)
             for text in model_refs]
     scheme = get_scheme(crops).for_crop_size(crop_size or refs[0].input_size)
     models = [load_model(ref, settings.ctx[0], allow_download=allow_download) for ref in refs]
-    return evaluate(ImageSource(index, image_root(source, images)), scheme, models, store_root, settings)
+    return evaluate(ImageSource(index, root), scheme, models, store_root, settings)
 
 
 def summary(result: EvaluationResult) -> str:
@@ -252,5 +281,16 @@ def summary(result: EvaluationResult) -> str:
     if result.complete:
         record = json.loads(result.runs[0].store.manifest_path().read_text())
         lines.append(f"evaluated {record['n_evaluated']} of {record['n_images']} images "
-                     f"({record['n_missed']} missed) in {result.wall_seconds:.1f} s")
+                     f"({record['n_missed']} missed{', counted as wrong' if record['n_missed'] else ''}) "
+                     f"in {result.wall_seconds:.1f} s")
+        missed = sorted(result.missed.items())
+        lines += [f"  missed {name}: {why}" for name, why in missed[:SHOWN_MISSES]]
+        if len(missed) > SHOWN_MISSES:
+            lines.append(f"  ... and {len(missed) - SHOWN_MISSES} more")
+        if missed:
+            lines.append(f"  (every missed file and why: 'failures' in each model's manifest, e.g. "
+                         f"{result.runs[0].store.manifest_path()})")
+    elif result.failures:
+        lines.append(f"{len(result.failures)} image(s) missed by this run (counted as wrong):")
+        lines += [f"  missed {name}: {why}" for name, why in sorted(result.failures.items())]
     return "\n".join(lines)

@@ -120,6 +120,19 @@ class ShardLock:
         self._handle.close()
 
 
+def _read_spec_json(spec_path: Path) -> dict:
+    """A store.json as a dict; a damaged one is a ReproError naming it."""
+    try:
+        raw = json.loads(spec_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ReproError(f"{spec_path} is damaged ({exc}); delete {spec_path.parent} and re-run the "
+                         f"evaluation into the store") from exc
+    if not isinstance(raw, dict):
+        raise ReproError(f"{spec_path} is damaged (not a JSON object); delete {spec_path.parent} and "
+                         f"re-run the evaluation into the store")
+    return raw
+
+
 class ModelStore:
     """One model's results in a store directory."""
 
@@ -137,7 +150,7 @@ class ModelStore:
         store = cls(Path(root), spec)
         spec_path = store.dir / "store.json"
         if spec_path.exists():
-            existing = json.loads(spec_path.read_text())
+            existing = _read_spec_json(spec_path)
             wanted = json.loads(spec.to_json())
             diffs = [k for k in sorted(set(existing) | set(wanted)) if existing.get(k) != wanted.get(k)]
             if diffs:
@@ -159,7 +172,7 @@ class ModelStore:
             present = list_models(root)
             raise ReproError(f"no model {model_key!r} in store {root}; it holds: "
                              f"{', '.join(present) or 'nothing'}")
-        raw = json.loads(spec_path.read_text())
+        raw = _read_spec_json(spec_path)
         raw["reductions"] = tuple(raw["reductions"])
         if raw.get("format_version") != FORMAT_VERSION:
             raise ReproError(f"{spec_path} has store format {raw.get('format_version')}, this "

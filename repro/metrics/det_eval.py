@@ -23,7 +23,12 @@ Where the devkit crashes or silently mis-scores, this module defines the rule (`
 - a malformed line (field count, non-numeric or non-integer field, non-finite value) is an error
   naming the file and line;
 - a class id outside 1..num_classes is an error;
+- an inverted box (xmax < xmin or ymax < ymin) is an error naming its line (the devkit would give it
+  a negative area and a meaningless IoU);
 - a blacklist entry for an image not in the eval list is an error (re-index it with remap_blacklist).
+
+A box reaching beyond its image is scored as given, as the devkit does (no clipping), and counted
+(``DetEvalResult.n_off_image``).
 
 Not GluonCV's ``VOCMApMetric``: it has one IoU threshold for all objects, exclusive areas for float
 boxes and Pascal VOC's matching, so it cannot give the devkit's numbers.
@@ -38,6 +43,7 @@ from typing import Sequence
 
 import numpy as np
 
+from repro.atomic import write_text
 from repro.data.ilsvrc.det import Blacklist, ImageAnnotation, row_location
 from repro.errors import ReproError
 
@@ -49,6 +55,7 @@ DEFINED_RULES = (
     "a malformed line (field count, non-numeric or non-integer field, non-finite value) is an error "
     "naming the file and line",
     "a class id outside 1..num_classes is an error",
+    "an inverted box (xmax < xmin or ymax < ymin) is an error naming its line",
     "a blacklist entry for an image not in the eval list is an error (re-index it with remap_blacklist)",
 )
 
@@ -90,6 +97,13 @@ class Detections:
         if not finite.all():
             raise ReproError(f"{self.describe(int(np.flatnonzero(~finite)[0]))}: confidence and box "
                              f"must be finite numbers")
+        inverted = (self.boxes[:, 2] < self.boxes[:, 0]) | (self.boxes[:, 3] < self.boxes[:, 1])
+        if inverted.any():
+            row = int(np.flatnonzero(inverted)[0])
+            count = int(inverted.sum())
+            raise ReproError(f"{self.describe(row)}: box {tuple(self.boxes[row].tolist())} is inverted "
+                             f"(xmax < xmin or ymax < ymin), as {'is' if count == 1 else 'are'} {count} "
+                             f"in all: write xmin ymin xmax ymax")
 
     def __len__(self) -> int:
         return len(self.image_indexes)
@@ -108,6 +122,7 @@ class DetGroundTruth:
     object_class: np.ndarray   # (n_objects,) int64 class id
     object_boxes: np.ndarray   # (n_objects, 4) xmin, ymin, xmax, ymax; 0-based inclusive pixels
     num_classes: int
+    image_sizes: np.ndarray | None = None  # (n_images, 2) width, height, in image_indexes order
 
     @classmethod
     def from_annotations(cls, image_indexes: Sequence[int] | np.ndarray,
@@ -127,7 +142,8 @@ class DetGroundTruth:
             raise ReproError(f"ground-truth class ids must lie in 1..{num_classes}")
         return cls(indexes[order], np.repeat(np.arange(len(indexes)), counts), object_class,
                    np.concatenate([np.zeros((0, 4))] + [a.boxes for a in sorted_annotations]),
-                   num_classes)
+                   num_classes, np.array([(a.width, a.height) for a in sorted_annotations],
+                                         dtype=np.int64).reshape(-1, 2))
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,6 +155,7 @@ class DetEvalResult:
     n_det: np.ndarray  # (num_classes,) scored detections (not blacklisted, not dropped)
     n_dropped_outside: int = 0
     n_ignored_blacklisted: int = 0
+    n_off_image: int = 0  # scored detections whose box reaches beyond their image (scored as given)
 
     @property
     def class_ids(self) -> np.ndarray:
@@ -206,12 +223,13 @@ def load_submission(path: str | os.PathLike) -> Detections:
 
 
 def write_submission(path: str | os.PathLike, detections: Detections) -> None:
-    """Write detections in the submission format; floats are written so they read back exactly."""
-    with open(path, "w", encoding="ascii") as handle:
+    """Atomically write detections in the submission format; floats are written so they read back
+    exactly."""
+    write_text(path, "".join(
+        f"{index} {class_id} {score!r} {box[0]!r} {box[1]!r} {box[2]!r} {box[3]!r}\n"
         for index, class_id, score, box in zip(detections.image_indexes.tolist(),
                                                detections.class_ids.tolist(),
-                                               detections.scores.tolist(), detections.boxes.tolist()):
-            handle.write(f"{index} {class_id} {score!r} {box[0]!r} {box[1]!r} {box[2]!r} {box[3]!r}\n")
+                                               detections.scores.tolist(), detections.boxes.tolist())))
 
 
 def _inclusive_size(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -316,6 +334,15 @@ def average_precision(true_positive: np.ndarray, n_pos: int) -> float:
     return float(np.sum((recall[steps] - recall[steps - 1]) * envelope[steps]))
 
 
+def _off_image(boxes: np.ndarray, positions: np.ndarray, ground_truth: DetGroundTruth) -> int:
+    """How many boxes reach beyond their image (0-based inclusive pixels); 0 without image sizes."""
+    if ground_truth.image_sizes is None or not len(boxes):
+        return 0
+    width, height = ground_truth.image_sizes[positions].T
+    return int(np.sum((boxes[:, 0] < 0) | (boxes[:, 1] < 0) | (boxes[:, 2] > width - 1)
+                      | (boxes[:, 3] > height - 1)))
+
+
 def evaluate(detections: Detections, ground_truth: DetGroundTruth, blacklist: Blacklist | None = None,
              *, drop_outside: bool = False) -> DetEvalResult:
     """Score ``detections`` against ``ground_truth`` with the devkit's rules and this module's
@@ -336,6 +363,7 @@ def evaluate(detections: Detections, ground_truth: DetGroundTruth, blacklist: Bl
     pos, cls = det_pos[scored], detections.class_ids[scored]
     scores = detections.scores[scored]
     true_positive = _match(pos, cls, scores, detections.boxes[scored], ground_truth)
+    off_image = _off_image(detections.boxes[scored], pos, ground_truth)
 
     counted = ~np.isin(ground_truth.object_image * key_span + ground_truth.object_class, banned)
     n_pos = np.bincount(ground_truth.object_class[counted], minlength=key_span)[1:]
@@ -345,7 +373,7 @@ def evaluate(detections: Detections, ground_truth: DetGroundTruth, blacklist: Bl
     bounds = np.searchsorted(cls[ranked], np.arange(1, key_span + 1))
     ap = np.array([average_precision(true_positive[ranked[bounds[c]:bounds[c + 1]]], int(n_pos[c]))
                    for c in range(num_classes)])
-    result = DetEvalResult(ap, n_pos, n_det, int(outside.sum()), int(ignored.sum()))
+    result = DetEvalResult(ap, n_pos, n_det, int(outside.sum()), int(ignored.sum()), off_image)
     if result.undefined_class_ids.size:
         warnings.warn(f"{result.undefined_class_ids.size} of {num_classes} classes have no positives; "
                       f"their AP is undefined (NaN) and excluded from the mean: class ids "

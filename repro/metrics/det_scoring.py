@@ -40,6 +40,8 @@ class DetEvalRun:
                  f"{r['n_ignored_blacklisted']} blacklisted detections"
                  + (f"; {r['blacklist_entries_for_unlisted_images']} blacklist entries name unlisted images"
                     if r["blacklist_list"] else ""),
+                 f"{r['n_off_image']} scored detections reach beyond their image: scored as given, "
+                 f"as the devkit does (no clipping)",
                  f"time: parse XMLs {r['seconds']['parse_xml']:.2f} s, load submission "
                  f"{r['seconds']['load_submission']:.2f} s, score {r['seconds']['score']:.2f} s",
                  f"wrote {self.csv} and {self.manifest_path}", "rules defined where the devkit misbehaves:"]
@@ -52,6 +54,9 @@ def score_submission(pred: Path, gt_dir: Path, meta_path: Path, list_path: Path,
     """Score ``pred`` as the devkit's eval_detection does; write ``csv`` and ``<csv>.manifest.json``."""
     if blacklist_list and not blacklist_path:
         raise ReproError("--blacklist-list needs --blacklist")
+    started = time.perf_counter()
+    detections = load_submission(pred)  # first: a malformed line fails before 20,000 XMLs are parsed
+    load_seconds = time.perf_counter() - started
     meta = load_det_meta(meta_path)
     image_list = read_image_list(list_path)
     started = time.perf_counter()
@@ -66,9 +71,6 @@ def score_submission(pred: Path, gt_dir: Path, meta_path: Path, list_path: Path,
             blacklist, blacklist_unlisted = remap_blacklist(
                 blacklist, read_image_list(blacklist_list), image_list)
 
-    started = time.perf_counter()
-    detections = load_submission(pred)
-    load_seconds = time.perf_counter() - started
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UndefinedAPWarning)  # reported in the summary instead
@@ -92,7 +94,7 @@ def score_submission(pred: Path, gt_dir: Path, meta_path: Path, list_path: Path,
         blacklist_entries_for_unlisted_images=blacklist_unlisted,
         n_images=len(image_list), n_objects=len(ground_truth.object_class),
         n_detections=len(detections), n_dropped_outside=result.n_dropped_outside,
-        n_ignored_blacklisted=result.n_ignored_blacklisted,
+        n_ignored_blacklisted=result.n_ignored_blacklisted, n_off_image=result.n_off_image,
         seconds={"parse_xml": parse_seconds, "load_submission": load_seconds, "score": score_seconds},
         defined_rules=list(DEFINED_RULES))
     results_schema.write_frame_at(results_schema.DET_EVAL, table, csv)

@@ -37,6 +37,7 @@ from repro.models.weights import initialize_random, load_params
 from repro.naming import check_safe_name
 
 TORCH_SUFFIXES = (".pth", ".pt")
+WEIGHT_KEYWORDS = ("random", "pretrained")  # ID:KEYWORD references; anything else names a file
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,14 @@ def parse_ref(text: str, classes: int = 1000, width: float = 1.0, input_size: in
         return ModelRef(text, spec_id, "random", classes, width, size, seed, slug)
     if weights == "pretrained":
         return ModelRef(text, spec_id, "pretrained", classes, width, size, seed, f"{spec_id}-pretrained")
+    if not Path(weights).suffix and not Path(weights).exists():
+        import difflib
+
+        close = difflib.get_close_matches(weights, WEIGHT_KEYWORDS, n=1)
+        hint = f"did you mean {spec_id}:{close[0]}? " if close else ""
+        raise ReproError(f"{text}: {weights!r} is neither {' nor '.join(WEIGHT_KEYWORDS)} nor a weights "
+                         f"file; {hint}(files: ID:FILE.params, ID:FILE.pth, ID:PREFIX-symbol.json, "
+                         f"ID:DEPLOY.prototxt,WEIGHTS.caffemodel)")
     if "," in weights and not weights.endswith(".caffemodel"):
         raise ReproError(f"{text}: Caffe weights are given as ID:DEPLOY.prototxt,WEIGHTS.caffemodel")
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(weights).stem)

@@ -45,7 +45,8 @@ def load_params(net: HybridBlock, path: str | os.PathLike, ctx: mx.Context = mx.
     try:
         saved = mx.nd.load(str(path))
     except mx.MXNetError as exc:
-        raise ReproError(f"{path} is not an MXNet .params file ({str(exc).splitlines()[0]})") from exc
+        reason = str(exc).strip().splitlines()[-1].removeprefix("MXNetError: ")  # not MXNet's traceback
+        raise ReproError(f"{path} is not an MXNet .params file ({reason})") from exc
     if not isinstance(saved, dict):
         raise ReproError(f"{path} holds a list of arrays, not named parameters: save it with "
                          f"net.save_parameters()")

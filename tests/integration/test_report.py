@@ -72,6 +72,7 @@ def _unbalanced_subset(data: Path, out: Path) -> Path:
 
 def _evaluate(data: Path, index: Path, results: Path, seed: int) -> None:
     assert main(["evaluate", "--images", str(data / CLS_LAYOUT.val_dir), "--index", str(index),
+                 "--meta", str(data / CLS_LAYOUT.meta),  # the mini's K-class list, not ILSVRC2012's 1000
                  "--model", "googlenet-paper", "--classes", str(CLASSES), "--width", "0.125",
                  "--seed", str(seed), "--crops", "144", "--crop-size", "64",
                  "--store", str(results / "stores" / "cls"), "--chunk-images", "8",

@@ -246,8 +246,9 @@ def test_in_memory_detections_are_checked():
 
 def test_submission_round_trip_is_exact(tmp_path):
     rng = np.random.default_rng(3)
-    detections = Detections(rng.integers(1, 99, 50), rng.integers(1, 200, 50), rng.random(50),
-                            rng.normal(100, 50, (50, 4)))
+    corners = rng.normal(100, 50, (50, 2, 2))
+    boxes = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)  # x1 <= x2, y1 <= y2
+    detections = Detections(rng.integers(1, 99, 50), rng.integers(1, 200, 50), rng.random(50), boxes)
     write_submission(tmp_path / "pred.txt", detections)
     loaded = load_submission(tmp_path / "pred.txt")
     for field in ("image_indexes", "class_ids", "scores", "boxes"):
@@ -331,7 +332,9 @@ def test_vectorised_evaluator_equals_the_devkit_loop(seed):
         score = float(rng.choice([0.1, 0.2, 0.3]))
         if objects[image] and rng.random() < 0.7:
             label, box = objects[image][rng.integers(len(objects[image]))]
-            return image, label, score, tuple(float(v) for v in np.add(box, rng.choice([-5, 0, 5], 4)))
+            x1, y1, x2, y2 = np.add(box, rng.choice([-5, 0, 5], 4)).tolist()
+            # an inverted box is an error (DEFINED_RULES): keep the corners in order
+            return image, label, score, (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
         return image, int(rng.choice([1, 1, 2, 3])), score, random_box(5)
 
     predictions = [random_prediction() for _ in range(rng.integers(0, 40))]
@@ -395,6 +398,8 @@ def test_real_val2_half_found_with_confident_false_positives(val2_ground_truth):
     n = _plain_positive_counts(annotations)
     k = np.bincount(ground_truth.object_class[found], minlength=201)[1:]
     np.testing.assert_allclose(result.ap, (k / n) ** 2, rtol=1e-12)
+    # the far boxes lie beyond every image: scored as given (the devkit does not clip), and counted
+    assert result.n_off_image == int((~found).sum())
     assert result.map == pytest.approx(np.mean((k / n) ** 2))
 
 

@@ -90,6 +90,19 @@ class DevkitMeta:
                              f"{self.source}") from None
 
 
+ILSVRC2012_SOURCE = "the 1000 ILSVRC2012 classes (GluonCV's ImageNet1kAttr)"
+
+
+def ilsvrc2012_classes() -> ClassList:
+    """The full ILSVRC2012 class space: the 1000 sorted WNIDs, as GluonCV ships them (no download;
+    tests check it equals the low-level synsets of the devkit's meta_clsloc.mat). The default class
+    list of every label form that names classes by WNID, so a folder or index holding only some
+    classes still gets each class its index among all 1000."""
+    from gluoncv.data.imagenet.classification import ImageNet1kAttr
+
+    return ClassList(tuple(ImageNet1kAttr().synset), ILSVRC2012_SOURCE)
+
+
 def read_meta(path: str | Path) -> DevkitMeta:
     """Read a devkit ``meta.mat`` (``synsets`` struct array, fields ``ILSVRC20xx_ID`` and ``WNID``).
 
@@ -99,6 +112,9 @@ def read_meta(path: str | Path) -> DevkitMeta:
     import scipy.io
 
     path = Path(path)
+    if not path.is_file():
+        raise LabelError(f"{path}: no such file (the devkit's meta.mat, e.g. "
+                         f"ILSVRC2012_devkit_t12/data/meta.mat)")
     try:
         mat = scipy.io.loadmat(path, squeeze_me=True)
     except Exception as exc:  # scipy raises IndexError, ValueError, MatReadError, ... for bad files

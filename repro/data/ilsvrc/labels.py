@@ -123,8 +123,9 @@ class LabelIndex:
         return write_bytes(path, self.csv_bytes())
 
     @classmethod
-    def from_csv(cls, path: str | Path) -> LabelIndex:
-        """Read a CSV written by :meth:`to_csv`, checking header, names, order and label consistency."""
+    def from_csv(cls, path: str | Path, classes: ClassList | None = None) -> LabelIndex:
+        """Read a CSV written by :meth:`to_csv`, checking header, names, order and label consistency;
+        with ``classes``, every labelled row must name one of them at its sorted position."""
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
@@ -147,6 +148,8 @@ class LabelIndex:
                 class_index = int(index_text)
             except ValueError:
                 raise LabelError(f"{where}: class_index {index_text!r} is not an integer") from None
+            if classes is not None and (wnid, class_index) != UNLABELLED:
+                _check_row_class(name, wnid, class_index, classes, where)
             if index_of_wnid.setdefault(wnid, class_index) != class_index:
                 raise LabelError(f"{where}: {wnid} has class_index {class_index} here but "
                                  f"{index_of_wnid[wnid]} on an earlier line")
@@ -164,6 +167,20 @@ class LabelIndex:
 
         return pd.DataFrame({"filename": self.filenames, "wnid": self.wnids,
                              "class_index": self.class_indices})
+
+
+def _check_row_class(name: str, wnid: str, class_index: int, classes: ClassList, where: str) -> None:
+    if wnid not in classes:
+        raise LabelError(f"{where}: {name}: WNID {wnid!r} (class_index {class_index}) is not one of "
+                         f"the {len(classes)} classes of "
+                         f"{classes.source}; pass --synsets or --meta with the index's class list, or "
+                         f"rebuild the index with `repro labels`")
+    position = classes.index_of(wnid, where)
+    if position != class_index:
+        raise LabelError(f"{where}: {name}: class_index {class_index} disagrees with its WNID {wnid}, "
+                         f"which is class {position} of {classes.source}; rebuild the index with "
+                         f"`repro labels` from its label source (or pass --synsets/--meta if it uses "
+                         f"another class list)")
 
 
 class IndexBuilder:
@@ -213,8 +230,9 @@ def check_index(index: LabelIndex, classes: ClassList, *, expected_classes: int 
                          f"(for a K-class subset pass the number of classes it has)")
     if expected_images is not None and len(index) != expected_images:
         raise LabelError(f"the index has {len(index)} images, expected {expected_images}: "
-                         f"entries are missing or extra "
-                         f"(declare a deliberate subset, e.g. repro labels --subset)")
+                         f"entries are missing or extra (declare a deliberate subset with "
+                         f"repro labels --subset, or keep the images present in a folder with "
+                         f"--keep-present DIR)")
     for filename, wnid, class_index in index.rows() if index.labelled else ():
         position = classes.index_of(wnid, where=filename)
         if position != class_index:

@@ -26,6 +26,7 @@ from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 
+from repro.atomic import write_bytes
 from repro.data.ilsvrc.layout import CLS_LAYOUT
 from repro.data.mini.classes import MINI_CLASSES, MiniClass
 from repro.data.mini.config import MINI_VERSION, TRAIN_QUIRKS, VAL_QUIRKS, MiniConfig
@@ -134,9 +135,7 @@ def render_detection(config: MiniConfig, plan: MiniPlan, image: DetImage,
 
 
 def _write(root: Path, relative: str, data: bytes) -> None:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    write_bytes(root / relative, data)  # atomic: a killed run leaves no half-written file
 
 
 def _produce_classification(root: Path, config: MiniConfig, plan: MiniPlan, image: ClsImage) -> None:
