@@ -1,7 +1,9 @@
 """Verify a long run: re-evaluate N random images from scratch and compare them with the store.
 
 The model is rebuilt from the reference recorded in the store (or --model, which must have the same
-weights hash); exit status 1 when any sampled image differs by more than the tolerance.
+weights hash) and run with the store's crop scheme, interpolation, decoding and backend (or
+--backend, which must be the same backend: e.g. an int8 calibration directory on this machine);
+exit status 1 when any sampled image differs by more than the tolerance.
 
 Example:
   repro audit --store stores/val --images /data/ILSVRC2012/val --sample 50
@@ -19,6 +21,7 @@ def configure(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the random sample")
     parser.add_argument("--models", help="comma-separated model keys (default: all in the store)")
     parser.add_argument("--model", help="model reference to use instead of the recorded one")
+    parser.add_argument("--backend", help="backend[:key=value,...] to use instead of the recorded one")
     parser.add_argument("--tolerance", type=float, default=1e-5,
                         help="largest allowed absolute difference in any probability (default 1e-5)")
 
@@ -29,7 +32,8 @@ def run(args) -> int:
     from repro.engine.audit import audit_models
 
     results = audit_models(args.store, Path(args.images), args.sample, args.seed,
-                           args.models.split(",") if args.models else None, args.model, args.tolerance)
+                           args.models.split(",") if args.models else None, args.model, args.tolerance,
+                           args.backend)
     for result in results:
         worst = max(result.max_abs_diff) if result.max_abs_diff else 0.0
         print(f"{'PASS' if result.passed else 'FAIL'} {result.model_key}: {len(result.rows)} images "
