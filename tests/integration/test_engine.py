@@ -356,3 +356,15 @@ def test_audit_recomputes_with_the_stores_interpolation_and_backend(dataset, tmp
     b, _ = only_model(bilinear).load("mean-144")
     assert np.abs(a - b).max() > 1e-4
 
+
+def test_the_store_records_its_data_by_folder_name_and_the_report_reads_it(dataset, store):
+    from repro.report.data_identity import identify_store
+
+    spec = json.loads((store / list_models(store)[0] / "store.json").read_text())
+    assert spec["data"] == {"kind": "folder", "name": "", "content_sha256": "", "images": "images",
+                            "index_of_root": ""}
+    assert spec["exif_orientation"] is False and spec["format_version"] == 3
+    identity = identify_store([], store)
+    assert identity.kind == "unidentified" and not identity.comparable
+    assert "6 images" in identity.name and "images folder 'images'" in identity.how
+    assert str(dataset) not in identity.name + identity.how
