@@ -28,9 +28,9 @@ def _timed_run(ref: ModelRef, source: ImageSource, scheme: CropScheme, settings:
     model = load_model(ref)
     first_read: list[float] = []
 
-    def load(path: Path) -> np.ndarray:
+    def load(path: Path, **options) -> np.ndarray:
         first_read.append(time.perf_counter())  # list.append is atomic: safe from worker threads
-        return decode_image(path)
+        return decode_image(path, **options)
 
     with tempfile.TemporaryDirectory(dir=work_dir, prefix="store-") as store:
         evaluate(dataclasses.replace(source, load=load), scheme, [model], store, settings)

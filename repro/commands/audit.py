@@ -1,7 +1,9 @@
 """Verify a long run: re-evaluate N random images from scratch and compare them with the store.
 
 The model is rebuilt from the reference recorded in the store (or --model, which must have the same
-weights hash); exit status 1 when any sampled image differs by more than the tolerance.
+weights hash) and run with the store's crop scheme, interpolation, decoding and backend (or
+--backend, which must be the same backend: e.g. an int8 calibration directory on this machine);
+exit status 1 when any sampled image differs by more than the tolerance.
 
 Example:
   repro audit --store stores/val --images /data/ILSVRC2012/val --sample 50
@@ -22,6 +24,8 @@ def configure(parser) -> None:
     parser.add_argument("--seed", type=seed, default=0, help="seed of the random sample")
     parser.add_argument("--models", type=text, help="comma-separated model keys (default: all in the store)")
     parser.add_argument("--model", type=text, help="model reference to use instead of the recorded one")
+    parser.add_argument("--backend", type=text,
+                        help="backend[:key=value,...] to use instead of the recorded one")
     parser.add_argument("--tolerance", type=non_negative_float, default=1e-5,
                         help="largest allowed absolute difference in any probability (default 1e-5)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -32,7 +36,7 @@ def run(args) -> int:
 
     results = audit_models(args.store, args.images, args.sample, args.seed,
                            args.models.split(",") if args.models else None, args.model, args.tolerance,
-                           progress=not args.no_progress)
+                           progress=not args.no_progress, backend=args.backend)
     for result in results:
         worst = max(result.max_abs_diff) if result.max_abs_diff else 0.0
         checked = len(result.rows) - len(result.notes)

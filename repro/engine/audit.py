@@ -1,11 +1,15 @@
 """Audit a store by re-evaluating a random sample of its images from scratch (MLPerf's TEST01 idea).
 
-The model is rebuilt from the reference the store recorded and must have the recorded weights hash;
-each sampled image is decoded, cropped and run again with the store's batch shape, and every stored
-reduction is compared with the recomputation.
+Everything is rebuilt from what the store's spec records: the model from its reference (it must have
+the recorded weights hash), the crop scheme and version, the resize interpolation, the decoding
+options and the execution backend with its precision (an int8 backend re-calibrated on images that
+must give the recorded calibration hash). Each sampled image is decoded, cropped and run again in
+its original slot of a batch of the store's shape, and every stored reduction is compared with the
+recomputation.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +21,11 @@ from tqdm import tqdm
 from repro.data.decode import decode_image
 from repro.data.ilsvrc.labels import LabelIndex
 from repro.engine.crops import extract_crops, get_scheme
+from repro.engine.identity import backend_identity
 from repro.engine.reductions import reductions_for
-from repro.engine.store import ModelStore, list_models
+from repro.engine.store import ModelStore, StoreSpec, list_models
 from repro.errors import ReproError
-from repro.models.classifier import Classifier, prepare_for_inference
+from repro.models.backends import build_predictor
 from repro.models.refs import load_model, parse_ref
 
 
@@ -40,7 +45,7 @@ class AuditResult:
         return all(d <= self.tolerance for d in self.max_abs_diff)
 
 
-def _scheme(spec):
+def _scheme(spec: StoreSpec):
     base = re.sub(r"-c\d+$", "", spec.scheme_id)  # for_crop_size() appends -c<size>
     scheme = get_scheme(base).for_crop_size(spec.crop_size)
     if (scheme.id, scheme.version) != (spec.scheme_id, spec.scheme_version):
@@ -50,9 +55,36 @@ def _scheme(spec):
     return scheme
 
 
+def store_backend(store: ModelStore, backend: str | None = None) -> str:
+    """The ``--backend`` text that recomputes ``store``: ``backend`` if given, else one the store's
+    runs used, else its canonical backend; it must have the store's backend identity."""
+    spec = store.spec
+    candidates = [backend] if backend else []
+    if not candidates and store.manifest_path().exists():
+        candidates = json.loads(store.manifest_path().read_text()).get("backend_given", [])
+    candidates = candidates or [spec.backend]
+    for text in candidates:
+        try:
+            identity, _ = backend_identity(text, spec.crop_size)
+        except ReproError:
+            if backend:
+                raise
+            continue  # e.g. a calibration directory of another machine
+        if identity == spec.backend:
+            return text
+        if backend:
+            raise ReproError(f"backend {backend!r} is {identity}, the store was computed with "
+                             f"{spec.backend}: pass the store's backend")
+    raise ReproError(f"store {store.dir} was computed with backend {spec.backend}, which cannot be "
+                     f"rebuilt from what it recorded ({', '.join(candidates)}): pass the backend "
+                     f"with its options (e.g. the calibration directory on this machine)")
+
+
 def audit(store: ModelStore, images: Path, sample: int, seed: int = 0,
-          model_ref: str | None = None, tolerance: float = 1e-5, progress: bool = True) -> AuditResult:
-    """Recompute ``sample`` random images of ``store`` and compare them with what it holds.
+          model_ref: str | None = None, tolerance: float = 1e-5, progress: bool = True,
+          backend: str | None = None) -> AuditResult:
+    """Recompute ``sample`` random images of ``store`` and compare them with what it holds, with the
+    store's crop scheme, interpolation, decoding and backend (``backend`` overrides the recorded text).
 
     A sampled image missing under ``images`` fails the audit with that reason; when none of the
     sample is there, ``images`` is not the store's image root and the audit is refused."""
@@ -70,7 +102,8 @@ def audit(store: ModelStore, images: Path, sample: int, seed: int = 0,
                          f"was computed with {spec.weights_sha256[:12]}: pass --model with the "
                          f"original weights")
     scheme = _scheme(spec)
-    classifier = prepare_for_inference(Classifier(model.net, model.spec))
+    batch_shape = (spec.batch_images * scheme.n_crops, scheme.crop_size, scheme.crop_size, 3)
+    predict = build_predictor(model, store_backend(store, backend), (mx.cpu(),), batch_shape)
     rng = np.random.RandomState(seed)
     rows = tuple(int(r) for r in sorted(rng.choice(spec.n_images, size=min(sample, spec.n_images),
                                                     replace=False)))
@@ -89,7 +122,8 @@ def audit(store: ModelStore, images: Path, sample: int, seed: int = 0,
             notes[row] = f"{index.filenames[row]} is not under {images}"
             continue
         try:
-            crops = extract_crops(decode_image(images / index.filenames[row]), scheme)
+            pixels = decode_image(images / index.filenames[row], exif_orientation=spec.exif_orientation)
+            crops = extract_crops(pixels, scheme, spec.interpolation)
         except ReproError as exc:
             # A recorded miss must still fail; an image that fails now but was scored is a mismatch.
             diffs.append(0.0 if not stored["valid"][position] else np.inf)
@@ -103,8 +137,8 @@ def audit(store: ModelStore, images: Path, sample: int, seed: int = 0,
         batch = np.zeros((spec.batch_images,) + crops.shape, dtype=np.uint8)
         slot = position % spec.batch_images  # the image's place in its original batch
         batch[slot] = crops
-        probs = classifier(mx.nd.array(batch.reshape((-1,) + batch.shape[2:]), dtype="uint8"))
-        probs = probs.asnumpy().reshape(spec.batch_images, scheme.n_crops, -1)[slot:slot + 1]
+        probs = predict(batch.reshape((-1,) + batch.shape[2:]))
+        probs = probs.reshape(spec.batch_images, scheme.n_crops, -1)[slot:slot + 1]
         diffs.append(max(float(np.abs(r.apply(probs)[0] - stored[r.name][position]).max())
                          for r in reductions_for(scheme)))
     return AuditResult(spec.model_key, rows, tuple(diffs), tolerance, notes)
@@ -112,11 +146,12 @@ def audit(store: ModelStore, images: Path, sample: int, seed: int = 0,
 
 def audit_models(store_root: str | Path, images: Path, sample: int, seed: int = 0,
                  keys: list[str] | None = None, model_ref: str | None = None,
-                 tolerance: float = 1e-5, progress: bool = True) -> list[AuditResult]:
+                 tolerance: float = 1e-5, progress: bool = True,
+                 backend: str | None = None) -> list[AuditResult]:
     """:func:`audit` of every model ``keys`` (default: all) of the store under ``store_root``."""
     keys = keys or list_models(store_root)
     if not keys:
         raise ReproError(f"{store_root} holds no model results (no <model>/store.json): pass the "
                          f"--store directory of a `repro evaluate` run")
     return [audit(ModelStore.open(store_root, key), Path(images), sample, seed, model_ref, tolerance,
-                  progress) for key in keys]
+                  progress, backend) for key in keys]

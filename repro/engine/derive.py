@@ -5,35 +5,31 @@ A row is the ensemble of the first ``models`` members at ``crops`` crops under a
 its top-5 and top-1 error with exact 95% intervals, and McNemar's paired test against a base row on
 the same images. Which rows a table has is the caller's (the paper's Table 3 is data of the
 protocol layer).
+
+Every number comes from :meth:`Members.prefix_scores`, so a table, its curves and its ablation read each
+(member, reduction) once, however many rows use it.
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from repro.engine.members import Members, combine
-from repro.metrics.classification import error_rate, mcnemar, topk_correct
-
-
-def labels_of(members: Members) -> np.ndarray:
-    """The members' class indices, in index order."""
-    return np.asarray(members.index.class_indices)
+from repro.engine.members import Members
+from repro.metrics.classification import error_rate, mcnemar
 
 
 def correct(members: Members, models: int, crops: int, rule: str) -> tuple[np.ndarray, np.ndarray]:
     """Per image: (top-1 correct, top-5 correct) of the first ``models`` members; unevaluated = wrong."""
-    probs, valid = combine(members, crops, rule, count=models)
-    labels = labels_of(members)
-    return topk_correct(probs, labels, 1, valid), topk_correct(probs, labels, 5, valid)
+    scores = members.scores(models, crops, rule)
+    return scores.correct(1), scores.correct(5)
 
 
 def error_row(members: Members, models: int, crops: int, rule: str,
               base_top5: np.ndarray | None = None) -> tuple[dict, np.ndarray]:
     """One row (errors, intervals, counts, p against ``base_top5``) and its per-image top-5 correctness."""
-    probs, valid = combine(members, crops, rule, count=models)
-    labels = labels_of(members)
-    top5 = topk_correct(probs, labels, 5, valid)
-    top1 = topk_correct(probs, labels, 1, valid)
+    scores = members.scores(models, crops, rule)
+    valid = scores.valid
+    top5, top1 = scores.correct(5), scores.correct(1)
     e5, e1 = error_rate(top5), error_rate(top1)
     (l5, h5), (l1, h1) = e5.interval(), e1.interval()
     test = mcnemar(base_top5, top5) if base_top5 is not None else {"p_value": float("nan")}
@@ -68,8 +64,8 @@ def crop_curve(members: Members, rule: str = "mean") -> pd.DataFrame:
 def ensemble_size_curve(members: Members, crops: int, rule: str = "mean") -> pd.DataFrame:
     """Top-5/top-1 error against the number of members 1..K (members in store order)."""
     rows = []
-    for models in range(1, len(members.stores) + 1):
-        top1, top5 = correct(members, models, crops, rule)
+    for models, scores in members.prefix_scores(crops, rule, range(1, len(members.stores) + 1)).items():
+        top1, top5 = scores.correct(1), scores.correct(5)
         rows.append({"models": models, "crops": crops, "top5_err": error_rate(top5).rate,
                      "top1_err": error_rate(top1).rate})
     return pd.DataFrame(rows)

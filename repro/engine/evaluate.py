@@ -24,6 +24,7 @@ from repro.data.decode import decode_image
 from repro.data.ilsvrc.labels import LabelIndex
 from repro.data.label_sources import LabelSource, image_root, require_images, resolve_labels
 from repro.engine.crops import CropScheme, extract_crops, get_scheme
+from repro.engine.identity import backend_identity, data_record
 from repro.engine.pipeline import prepare_ordered
 from repro.engine.reductions import reductions_for
 from repro.engine.store import ModelStore, StoreSpec, shard_chunks
@@ -41,7 +42,8 @@ class ImageSource:
 
     index: LabelIndex
     root: Path
-    load: Callable[[Path], np.ndarray] = decode_image
+    load: Callable[..., np.ndarray] = decode_image  # load(path, exif_orientation=...), as decode_image
+    exif_orientation: bool = False  # apply the EXIF Orientation tag (repro.data.decode)
 
     def filename(self, row: int) -> str:
         """File name (relative to ``root``) of dataset row ``row``."""
@@ -49,7 +51,7 @@ class ImageSource:
 
     def image(self, row: int) -> np.ndarray:
         """Decoded (H, W, 3) uint8 RGB image of ``row``."""
-        return self.load(self.root / self.filename(row))
+        return self.load(self.root / self.filename(row), exif_orientation=self.exif_orientation)
 
 
 @dataclass
@@ -102,14 +104,19 @@ class EvaluationResult:
 
 def _store_spec(model: LoadedModel, scheme: CropScheme, source: ImageSource,
                 settings: EvaluationSettings) -> StoreSpec:
+    """Everything that changes a stored probability of ``model`` in this run."""
+    backend, precision = backend_identity(settings.backend, scheme.crop_size)
     return StoreSpec(
         model_key=model.ref.name, model_ref=model.ref.text, model_id=model.spec.id,
         weights_sha256=model.weights_sha256, classes=model.ref.classes, width=model.ref.width,
         seed=model.ref.seed, scheme_id=scheme.id,
         scheme_version=scheme.version, crop_size=scheme.crop_size, n_crops=scheme.n_crops,
-        reductions=tuple(r.name for r in reductions_for(scheme)), index_sha256=source.index.hash,
-        n_images=len(source.index), chunk_images=settings.chunk_images(scheme),
-        batch_images=settings.batch_images(scheme), per_crop=settings.per_crop)
+        reductions=tuple(r.name for r in reductions_for(scheme)),
+        interpolation=settings.interpolation, backend=backend, precision=precision,
+        exif_orientation=source.exif_orientation, index_sha256=source.index.hash,
+        n_images=len(source.index), data=data_record(source.root, source.index),
+        chunk_images=settings.chunk_images(scheme), batch_images=settings.batch_images(scheme),
+        per_crop=settings.per_crop)
 
 
 def _write_index(store_root: Path, index: LabelIndex) -> None:
@@ -208,20 +215,24 @@ def evaluate(source: ImageSource, scheme: CropScheme, models: list[LoadedModel],
                 runs[i].store.write_chunk(chunk, valid,
                                           {k: np.concatenate(v) for k, v in outputs[i].items()})
                 runs[i].computed_chunks += 1
+        bar.close()
+        result.wall_seconds = time.perf_counter() - started
+        for model, run in zip(models, runs):  # under the shard's lock
+            if run.computed_chunks:
+                run.store.add_runs(run.store.run_path(settings.shard).name, [manifest(
+                    shard=f"{settings.shard[0]}/{settings.shard[1]}",
+                    device=[str(c) for c in settings.ctx], backend_given=settings.backend,
+                    scheme_note=scheme.note, scheme_deviation=scheme.deviation,
+                    model_deviations=list(model.spec.deviations),
+                    chunks_computed=run.computed_chunks, wall_seconds=round(result.wall_seconds, 3),
+                    forward_seconds=round(run.forward_seconds, 3), failures=result.failures)])
 
-    result.wall_seconds = time.perf_counter() - started
     result.complete = all(not run.store.missing_chunks() for run in runs)
     if result.complete:
-        for model, run in zip(models, runs):
+        for run in runs:
+            # every image the store holds as missed, with why (this run's error, or re-read now)
             result.missed = _missed_images(run.store, source, scheme, settings, result.failures)
-            run.store.write_manifest(manifest(
-                device=[str(c) for c in settings.ctx], interpolation=settings.interpolation,
-                scheme_note=scheme.note, scheme_deviation=scheme.deviation,
-                model_deviations=list(model.spec.deviations), seed=model.ref.seed,
-                backend=settings.backend,
-                wall_seconds_last_run=round(result.wall_seconds, 3),
-                forward_seconds_last_run=round(run.forward_seconds, 3),
-                failures=result.missed))
+            run.store.write_manifest(manifest(failures=result.missed))
     if result.failures and settings.on_error == "fail":
         listing = "\n".join(f"  {name}: {err}" for name, err in sorted(result.failures.items()))
         raise ReproError(f"{len(result.failures)} image(s) could not be evaluated, so the "

@@ -1,5 +1,6 @@
 """Merge shards of a probability store: copy the chunks other store directories hold (their specs
-must equal this store's) and write each complete model's manifest once."""
+must equal this store's) and the records of the runs that computed them, and write each complete
+model's manifest once (devices, backends, deviations and failures of every run kept)."""
 from __future__ import annotations
 
 import json
@@ -31,7 +32,8 @@ def _current_manifest(store: ModelStore) -> dict | None:
 
 
 def copy_shards(target: Path, source: Path) -> None:
-    """Copy into ``target`` the chunks of every model in ``source`` that ``target`` lacks."""
+    """Copy into ``target`` the chunks of every model in ``source`` that ``target`` lacks, and the
+    records of the runs of ``source``."""
     keys = list_models(source)
     if not keys:
         raise ReproError(f"{source} holds no model store to merge")
@@ -45,6 +47,8 @@ def copy_shards(target: Path, source: Path) -> None:
             arrays.pop("rows")
             valid = arrays.pop("valid")
             ours.write_chunk(chunk, valid, arrays)
+        for name, records in theirs.run_records().items():
+            ours.add_runs(name, records)
 
 
 def merge_stores(target: str | Path, sources: Sequence[str | Path] = ()) -> list[MergedModel]:

@@ -3,16 +3,24 @@
 Layout of a store directory::
 
     STORE/index.csv                      the dataset's canonical index (filename, wnid, class_index)
-    STORE/<model key>/store.json         what the store holds (model, weights hash, crop scheme,
-                                         reductions, dataset index hash, chunking); fixed at creation
+    STORE/<model key>/store.json         the spec: everything that changes a stored probability
+                                         (model, weights hash, crop scheme, interpolation, backend
+                                         and precision, decoding, the data's identity, chunking);
+                                         fixed at creation
     STORE/<model key>/chunks/c000012.npz images [12*chunk, 13*chunk): rows, valid, one (n, classes)
-                                         float32 array per reduction
-    STORE/<model key>/manifest.json      written by finalize(): provenance + sha256 of every chunk
+                                         float32 array per reduction (uncompressed .npz)
+    STORE/<model key>/runs/shard-K-of-N.json  provenance of every run of shard K/N that computed
+                                         chunks (device, backend as given, times, failures)
+    STORE/<model key>/manifest.json      written once complete: the runs' provenance combined,
+                                         counts, sha256 of every chunk
     STORE/<model key>/locks/             one lock file per shard being written
 
 A chunk file appears under its final name only once complete (atomic write), so a run killed at any
 point (SIGKILL included) resumes by skipping the chunks present. Chunk boundaries and batches are
 fixed by the spec, so a resumed, sharded or repeated run writes bit-identical chunks.
+
+Reading costs what it must: :meth:`ModelStore.load` reads one reduction, straight from each chunk
+file into one preallocated array (the chunk's other reductions are not read).
 """
 from __future__ import annotations
 
@@ -28,17 +36,25 @@ from pathlib import Path
 import numpy as np
 
 from repro.atomic import write_bytes, write_text
+from repro.engine.chunk_reader import read_member_into
+from repro.engine.identity import DataRecord
 from repro.errors import ReproError
 from repro.naming import check_safe_name
 from repro.npz import read_npz
 
-FORMAT_VERSION = 2  # 2: model width and seed recorded
+FORMAT_VERSION = 3  # 3: interpolation, backend and precision, decoding and the data's identity
 _CHUNK_RE = re.compile(r"^c(\d{6})\.npz$")
+_RUN_RE = re.compile(r"^shard-\d+-of-\d+\.json$")
+_REMEDY = "delete it and re-run the same command to recompute it"
 
 
 @dataclass(frozen=True)
 class StoreSpec:
-    """What a model's store holds; a run may only add to a store whose spec equals its own."""
+    """What a model's store holds; a run may only add to a store whose spec equals its own.
+
+    Everything that changes a stored probability is here (see :mod:`repro.engine.identity` for the
+    backend, decoding and data fields); nothing that only changes how fast it is computed.
+    """
 
     model_key: str
     model_ref: str
@@ -52,8 +68,13 @@ class StoreSpec:
     crop_size: int
     n_crops: int
     reductions: tuple[str, ...]
+    interpolation: str
+    backend: str  # canonical: id and the options that change numbers (identity.backend_identity)
+    precision: str
+    exif_orientation: bool
     index_sha256: str
     n_images: int
+    data: DataRecord
     chunk_images: int
     batch_images: int
     per_crop: bool = False
@@ -61,6 +82,9 @@ class StoreSpec:
 
     def __post_init__(self) -> None:
         check_safe_name(self.model_key, "model key")
+        object.__setattr__(self, "reductions", tuple(self.reductions))
+        if isinstance(self.data, dict):
+            object.__setattr__(self, "data", DataRecord(**self.data))
 
     @property
     def n_chunks(self) -> int:
@@ -74,6 +98,34 @@ class StoreSpec:
     def to_json(self) -> str:
         """Canonical JSON (sorted keys) of the spec."""
         return json.dumps(asdict(self), sort_keys=True, indent=1)
+
+
+def _flat(record: dict, prefix: str = "") -> dict:
+    """``{"data": {"images": ...}}`` -> ``{"data.images": ...}``."""
+    flat = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def spec_differences(existing: dict, wanted: dict) -> list[str]:
+    """``"interpolation: store has 'bilinear', this run 'nearest'"`` for every differing setting."""
+    old, new = _flat(existing), _flat(wanted)
+    return [f"{key}: store has {old.get(key)!r}, this run {new.get(key)!r}"
+            for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+
+
+def check_format(raw: dict, spec_path: Path) -> None:
+    """Refuse a store of another format version, saying how to re-evaluate."""
+    found = raw.get("format_version")
+    if found != FORMAT_VERSION:
+        raise ReproError(f"{spec_path} has store format {found}; this harness reads format "
+                         f"{FORMAT_VERSION} (format 3 records the interpolation, backend, decoding "
+                         f"and data identity): re-run `repro evaluate` with the same options into a "
+                         f"new --store directory, or delete {spec_path.parent} and re-run it there")
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -139,25 +191,25 @@ class ModelStore:
     def __init__(self, root: Path, spec: StoreSpec):
         self.root, self.spec = Path(root), spec
         self.dir = self.root / spec.model_key
+        self._valid: np.ndarray | None = None  # the validity mask, read once (load_valid)
 
     @classmethod
     def open_or_create(cls, root: str | os.PathLike, spec: StoreSpec) -> ModelStore:
         """Open the store of ``spec.model_key`` under ``root``; create it if absent.
 
-        An existing store made with a different spec (other weights, scheme version, dataset index,
-        chunking) is an error naming both, never silently mixed.
+        An existing store made with a different spec (other weights, scheme version, interpolation,
+        backend, data, chunking) is an error naming every differing setting, never silently mixed.
         """
         store = cls(Path(root), spec)
         spec_path = store.dir / "store.json"
         if spec_path.exists():
             existing = _read_spec_json(spec_path)
-            wanted = json.loads(spec.to_json())
-            diffs = [k for k in sorted(set(existing) | set(wanted)) if existing.get(k) != wanted.get(k)]
+            check_format(existing, spec_path)
+            diffs = spec_differences(existing, json.loads(spec.to_json()))
             if diffs:
-                detail = "; ".join(f"{k}: store has {existing.get(k)!r}, this run {wanted.get(k)!r}"
-                                   for k in diffs[:4])
-                raise ReproError(f"{spec_path} was made for a different run ({detail}). Use another "
-                                 f"--store directory or delete {store.dir}")
+                raise ReproError(f"{spec_path} was made for a different run ({'; '.join(diffs)}). "
+                                 f"Re-run with the store's settings, or use another --store "
+                                 f"directory, or delete {store.dir}")
         else:
             write_text(spec_path, spec.to_json())
         (store.dir / "chunks").mkdir(parents=True, exist_ok=True)
@@ -173,15 +225,14 @@ class ModelStore:
             raise ReproError(f"no model {model_key!r} in store {root}; it holds: "
                              f"{', '.join(present) or 'nothing'}")
         raw = _read_spec_json(spec_path)
-        raw["reductions"] = tuple(raw["reductions"])
-        if raw.get("format_version") != FORMAT_VERSION:
-            raise ReproError(f"{spec_path} has store format {raw.get('format_version')}, this "
-                             f"version reads {FORMAT_VERSION}: re-run the evaluation into a new store")
+        check_format(raw, spec_path)
         try:
             return cls(root, StoreSpec(**raw))
         except TypeError as exc:
             raise ReproError(f"{spec_path} is malformed ({exc}); re-run the evaluation into a new "
                              f"store") from exc
+
+    # -- chunks ------------------------------------------------------------------------------------
 
     def chunk_path(self, chunk: int) -> Path:
         """File of ``chunk`` (present only when complete)."""
@@ -207,6 +258,7 @@ class ModelStore:
         expected = set(self.spec.reductions) | ({"crops"} if self.spec.per_crop else set())
         if set(arrays) != expected:
             raise ValueError(f"chunk {chunk}: reductions {sorted(arrays)} != {sorted(expected)}")
+        self._valid = None
         buffer = io.BytesIO()
         np.savez(buffer, rows=np.arange(rows.start, rows.stop, dtype=np.int64),
                  valid=np.asarray(valid, dtype=bool),
@@ -215,10 +267,9 @@ class ModelStore:
 
     def read_chunk(self, chunk: int) -> dict[str, np.ndarray]:
         """All arrays of one chunk; a damaged file is an error naming it."""
-        return read_npz(self.chunk_path(chunk), "delete it and re-run the same command to recompute it")
+        return read_npz(self.chunk_path(chunk), _REMEDY)
 
-    def load(self, reduction: str) -> tuple[np.ndarray, np.ndarray]:
-        """``(probabilities (n_images, classes), valid mask)`` of one reduction, in index order."""
+    def _check_readable(self, reduction: str) -> None:
         if reduction not in self.spec.reductions and not (reduction == "crops" and self.spec.per_crop):
             raise ReproError(f"store {self.dir} has no reduction {reduction!r}; it has "
                              f"{', '.join(self.spec.reductions)}")
@@ -227,9 +278,37 @@ class ModelStore:
             raise ReproError(f"store {self.dir} is incomplete: {len(missing)} of {self.spec.n_chunks} "
                              f"chunks missing (first: {missing[0]}). Finish the run (re-run the same "
                              f"command, or every --shard) before reading it")
-        parts = [self.read_chunk(c) for c in range(self.spec.n_chunks)]
-        return (np.concatenate([p[reduction] for p in parts]),
-                np.concatenate([p["valid"] for p in parts]))
+
+    def load_valid(self) -> np.ndarray:
+        """The validity mask (n_images,) of a complete store, in index order (read once, then kept
+        until this object writes a chunk)."""
+        self._check_readable(self.spec.reductions[0])
+        if self._valid is None:
+            valid = np.empty(self.spec.n_images, dtype=bool)
+            for chunk in range(self.spec.n_chunks):
+                rows = self.spec.chunk_rows(chunk)
+                read_member_into(self.chunk_path(chunk), "valid", valid[rows.start:rows.stop], _REMEDY)
+            self._valid = valid
+        return self._valid.copy()
+
+    def load(self, reduction: str, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(probabilities (n_images, classes), valid mask)`` of one reduction, in index order.
+
+        Only that reduction is read from each chunk, straight into the result (or into ``out``, a
+        float32 (n_images, classes) array to reuse); the mask is read once per store object.
+        """
+        self._check_readable(reduction)
+        spec = self.spec
+        shape = (spec.n_images, spec.n_crops, spec.classes) if reduction == "crops" else \
+            (spec.n_images, spec.classes)
+        if out is None:
+            out = np.empty(shape, dtype=np.float32)
+        elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous float32 {shape} array")
+        for chunk in range(spec.n_chunks):
+            rows = spec.chunk_rows(chunk)
+            read_member_into(self.chunk_path(chunk), reduction, out[rows.start:rows.stop], _REMEDY)
+        return out, self.load_valid()
 
     def chunk_hashes(self) -> list[str]:
         """sha256 of every chunk file, in chunk order."""
@@ -243,23 +322,95 @@ class ModelStore:
             digest.update(chunk_hash.encode())
         return digest.hexdigest()
 
+    # -- provenance --------------------------------------------------------------------------------
+
+    def run_path(self, shard: tuple[int, int]) -> Path:
+        """Where the provenance of the runs of ``shard`` is kept."""
+        return self.dir / "runs" / f"shard-{shard[0]}-of-{shard[1]}.json"
+
+    def add_runs(self, name: str, records: list[dict]) -> None:
+        """Append run ``records`` to the run file ``name`` (``shard-K-of-N.json``); a record
+        already there is not added twice. The caller holds that shard's lock."""
+        path = self.dir / "runs" / name
+        kept = self._read_runs(path) if path.exists() else []
+        kept += [record for record in records if record not in kept]
+        write_text(path, json.dumps(kept, indent=1, sort_keys=True))
+
+    def run_records(self) -> dict[str, list[dict]]:
+        """The provenance of every run that computed chunks, by run file (one per shard)."""
+        folder = self.dir / "runs"
+        if not folder.is_dir():
+            return {}
+        return {path.name: self._read_runs(path) for path in sorted(folder.iterdir())
+                if _RUN_RE.match(path.name)}
+
+    @staticmethod
+    def _read_runs(path: Path) -> list[dict]:
+        try:
+            records = json.loads(path.read_text())
+        except ValueError as exc:
+            raise ReproError(f"{path} is not readable JSON ({exc}); delete it (it is provenance "
+                             f"only) and re-run `repro merge`") from exc
+        if not isinstance(records, list):
+            raise ReproError(f"{path} is not a list of run records; delete it (it is provenance "
+                             f"only) and re-run `repro merge`")
+        return records
+
     def manifest_path(self) -> Path:
         """Where :meth:`write_manifest` writes."""
         return self.dir / "manifest.json"
 
     def write_manifest(self, provenance: dict) -> dict:
-        """Write the manifest of a complete store: provenance, chunk hashes, content hash, counts."""
+        """Write the manifest of a complete store: ``provenance`` (versions, commit, time of this
+        step), the settings of its spec, its runs combined (devices, backends as given, deviations,
+        times; the failures of the images it holds as missed), counts and chunk hashes."""
         missing = self.missing_chunks()
         if missing:
             raise ReproError(f"store {self.dir} is incomplete ({len(missing)} chunks missing, first "
                              f"{missing[0]}); finish every shard, then `repro merge`")
-        valid = np.concatenate([self.read_chunk(c)["valid"] for c in range(self.spec.n_chunks)])
-        record = {"spec": json.loads(self.spec.to_json()), **provenance,
-                  "n_images": self.spec.n_images, "n_evaluated": int(valid.sum()),
+        valid = self.load_valid()
+        runs = [run for records in self.run_records().values() for run in records]
+        missed = {self._filenames()[row] for row in np.flatnonzero(~valid)}
+        spec = self.spec
+        record = {"spec": json.loads(spec.to_json()), **combined_runs(runs, missed),
+                  "backend": spec.backend, "precision": spec.precision,
+                  "interpolation": spec.interpolation, "exif_orientation": spec.exif_orientation,
+                  "seed": spec.seed, **provenance, "n_runs": len(runs),
+                  "n_images": spec.n_images, "n_evaluated": int(valid.sum()),
                   "n_missed": int((~valid).sum()), "chunk_sha256": self.chunk_hashes(),
                   "content_sha256": self.content_sha256()}
         write_text(self.manifest_path(), json.dumps(record, indent=1, sort_keys=True))
         return record
+
+    def _filenames(self) -> tuple[str, ...]:
+        from repro.data.ilsvrc.labels import LabelIndex
+
+        index = LabelIndex.from_csv(self.root / "index.csv")
+        if index.hash != self.spec.index_sha256:
+            raise ReproError(f"{self.root / 'index.csv'} is not the index of store {self.dir} "
+                             f"(sha256 {index.hash[:12]} vs {self.spec.index_sha256[:12]})")
+        return index.filenames
+
+
+def combined_runs(runs: list[dict], missed: set[str]) -> dict:
+    """The manifest fields of a store computed by ``runs`` (run records): every device and backend
+    text used, the model's and scheme's deviations, the failures of the ``missed`` images (a
+    failure since fixed and recomputed is not one), the times of the latest run and of all."""
+    if not runs:
+        return {"failures": {}}
+    runs = sorted(runs, key=lambda run: run.get("created_utc", ""))
+    latest = runs[-1]
+    failures = {name: error for run in runs for name, error in run.get("failures", {}).items()
+                if name in missed}
+    return {"device": sorted({device for run in runs for device in run.get("device", [])}),
+            "backend_given": sorted({run["backend_given"] for run in runs if "backend_given" in run}),
+            "model_deviations": latest.get("model_deviations", []),
+            "scheme_note": latest.get("scheme_note", ""),
+            "scheme_deviation": latest.get("scheme_deviation", ""),
+            "failures": dict(sorted(failures.items())),
+            "wall_seconds_last_run": latest.get("wall_seconds"),
+            "forward_seconds_last_run": latest.get("forward_seconds"),
+            "wall_seconds_all_runs": round(sum(run.get("wall_seconds", 0.0) for run in runs), 3)}
 
 
 def list_models(root: str | os.PathLike) -> list[str]:

@@ -17,13 +17,45 @@ def topk_classes(probs: np.ndarray, k: int) -> np.ndarray:
     return order[:, :k]
 
 
-def topk_correct(probs: np.ndarray, labels: np.ndarray, k: int,
-                 valid: np.ndarray | None = None) -> np.ndarray:
-    """Boolean (N,): the label is among the k best classes (False for invalid rows)."""
+ROW_BLOCK = 2048  # rows compared at once by label_rank: (block, classes) temporaries stay small
+NO_RANK = np.iinfo(np.int64).max  # the rank of a label outside the class range
+
+
+def label_rank(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """int64 (N,): how many classes rank above each row's label, NaN counted as -1 and ties going
+    to the lower class index; the label is among the k best classes iff its rank is < k.
+
+    This is the label's position in :func:`topk_classes`' stable order, counted in one pass over
+    the row (O(classes)) instead of sorted (O(classes log classes)): a class ranks above the label
+    when its probability is higher, or equal with a lower index. A label outside ``[0, classes)``
+    (an unlabelled row) has rank :data:`NO_RANK`: never among the k best, whatever k.
+    """
     labels = np.asarray(labels)
     if probs.shape[0] != labels.shape[0]:
         raise ValueError(f"{probs.shape[0]} score rows for {labels.shape[0]} labels")
-    hit = (topk_classes(np.nan_to_num(probs, nan=-1.0), k) == labels[:, None]).any(axis=1)
+    classes = probs.shape[1]
+    ranks = np.full(len(labels), NO_RANK, dtype=np.int64)
+    columns = np.arange(classes)
+    for start in range(0, len(labels), ROW_BLOCK):
+        block = probs[start:start + ROW_BLOCK]
+        if not np.isfinite(block).all():  # nan_to_num copies and scans for inf twice: only when needed
+            block = np.nan_to_num(block, nan=-1.0)
+        label = labels[start:start + ROW_BLOCK]
+        known = (label >= 0) & (label < classes)
+        own = block[np.arange(len(block)), np.where(known, label, 0)][:, None]
+        above = np.count_nonzero(block > own, axis=1)
+        tied = np.flatnonzero(np.count_nonzero(block == own, axis=1) > 1)  # besides the label
+        if tied.size:
+            equal = (block[tied] == own[tied]) & (columns < label[tied, None])
+            above[tied] += np.count_nonzero(equal, axis=1)
+        ranks[start:start + ROW_BLOCK] = np.where(known, above, NO_RANK)
+    return ranks
+
+
+def topk_correct(probs: np.ndarray, labels: np.ndarray, k: int,
+                 valid: np.ndarray | None = None) -> np.ndarray:
+    """Boolean (N,): the label is among the k best classes (False for invalid rows)."""
+    hit = label_rank(probs, labels) < k
     return hit & (np.ones_like(hit) if valid is None else np.asarray(valid, dtype=bool))
 
 

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repro.atomic import write_bytes
-from repro.data.ilsvrc.labels import LabelIndex
-from repro.report.data_identity import DataIdentity, DataRoot, identify_classification, identify_detection
+from repro.report.data_identity import DataIdentity, DataRoot, identify_detection, identify_store
 from repro.report.deviations import Deviation, classification_deviations
 from repro.report.document import Figure
 from repro.report.inputs import DetEvalInfo, RunInputs, StoreInfo
@@ -65,7 +64,7 @@ class ReportContext:
 
     def store_data(self, store_root: Path) -> DataIdentity:
         """What the stores under ``store_root`` (sharing its index.csv) were evaluated on."""
-        return identify_classification(self.data_roots, LabelIndex.from_csv(store_root / "index.csv"))
+        return identify_store(self.data_roots, store_root)
 
     def detection_data(self, result: DetEvalInfo) -> DataIdentity:
         """What a det-eval result was measured on."""

@@ -1,12 +1,21 @@
 """Which data produced a number: synthetic (the mini-ILSVRC), real ILSVRC, or unidentified.
 
-A store keeps its dataset index (``index.csv``, hashed in its spec), a det-eval manifest the hash of
-its eval list. The report identifies them against the dataset roots it is given (``--data``): a
-root's classification index is rebuilt from its devkit files — a store's index equal to it is that
-dataset, one whose rows are all in it is a subset of it — and its detection lists are hashed. A root
-with a generator manifest (``manifest.json`` with ``"generator"``, as `repro data mini` writes) is
-synthetic. Nothing matched means *unidentified*, which the report treats as not comparable with
-the paper: it never assumes data is ILSVRC because it has the right size.
+A store keeps its dataset index (``index.csv``, hashed in its spec) and, in its spec, what identified
+its images when it was made (``data``: :class:`repro.engine.identity.DataRecord`); a det-eval
+manifest keeps the hash of its eval list. The report identifies them, in this order:
+
+1. against the dataset roots it is given (``--data``): a root's classification index is rebuilt
+   from its devkit files — a store's index equal to it is that dataset, one whose rows are all in it
+   is a subset of it — and its detection lists are hashed. A root with a generator manifest
+   (``manifest.json`` with ``"generator"``, as `repro data mini` writes) is synthetic;
+2. from the store's own record, so that a run made with ``--index/--images`` is identified without
+   a ``--data`` root: images that lay in a generated dataset's root are synthetic; an index equal to
+   ILSVRC 2012 validation's (:data:`ILSVRC2012_VAL_INDEX_SHA256`) is that set; images in a root
+   with the ILSVRC2012 devkit are real data (all or part of its validation set, as recorded).
+
+Nothing matched means *unidentified*, which the report treats as not comparable with the paper: it
+never assumes data is ILSVRC because it has the right size. Names and explanations carry folder
+names only, never an absolute path.
 """
 from __future__ import annotations
 
@@ -16,13 +25,18 @@ from functools import cached_property
 from pathlib import Path
 
 from repro.data.ilsvrc.labels import LabelIndex
-from repro.data.ilsvrc.layout import CLS_LAYOUT, DET_LAYOUT
+from repro.data.ilsvrc.layout import DET_LAYOUT
 from repro.data.mini.layout import MINI_DET_LAYOUT
+from repro.engine.identity import devkit_index, generator_manifest, index_relation
 from repro.errors import ReproError
 from repro.provenance import sha256_file
 
 #: The paper's evaluation data: ILSVRC 2012 validation (classification), 2014 DET val (detection).
 PAPER_CLS_IMAGES, PAPER_DET_IMAGES = 50_000, 20_121
+#: sha256 of the canonical index of the 50,000 ILSVRC 2012 validation images and their labels; the
+#: devkit ground truth with meta.mat, the ILSVRC2014 clsloc ground truth with meta_clsloc.mat, Caffe's
+#: val.txt and Kaggle's LOC_val_solution.csv with the sorted synsets all give it (`repro labels`).
+ILSVRC2012_VAL_INDEX_SHA256 = "e43e20e8f525ab13112bf9bd4447d191b15d67acce26da15fefd9d61f8aee69f"
 
 
 @dataclass(frozen=True)
@@ -59,30 +73,17 @@ class DataRoot:
         self.root = Path(root)
         if not self.root.is_dir():
             raise ReproError(f"--data {self.root}: not a directory")
-        manifest = self.root / "manifest.json"
-        self.generator = json.loads(manifest.read_text()) if manifest.is_file() else {}
-        if "generator" not in self.generator:
-            self.generator = {}
+        self.generator = generator_manifest(self.root)
 
     @cached_property
     def classification_index(self) -> LabelIndex | None:
         """The canonical index of the devkit validation labels (None without a devkit)."""
-        from repro.data.ilsvrc.classes import read_meta
-        from repro.data.ilsvrc.formats import read_devkit
-
-        gt, meta = self.root / CLS_LAYOUT.ground_truth, self.root / CLS_LAYOUT.meta
-        if not (gt.is_file() and meta.is_file()):
-            return None
-        return read_devkit(gt, read_meta(meta))
+        return devkit_index(self.root)
 
     def holds(self, index: LabelIndex) -> str | None:
         """"all" if ``index`` is this root's validation index, "subset" if all its rows are in it."""
-        own = self.classification_index
-        if own is None:
-            return None
-        if own.hash == index.hash:
-            return "all"
-        return "subset" if set(index.rows()) <= set(own.rows()) else None
+        relation = index_relation(self.classification_index, index)
+        return relation if relation in ("all", "subset") else None
 
     @cached_property
     def detection_list_sha256(self) -> set[str]:
@@ -93,35 +94,93 @@ class DataRoot:
     def describe(self, task: str, n_images: int, full_set: bool) -> DataIdentity:
         """The identity of ``n_images`` of this root's ``task`` data (``full_set``: all of it)."""
         part = "" if full_set else "a subset: "
+        where = f"--data root '{self.root.name}'"
         if self.generator:
             params = self.generator.get("parameters", {})
             name = (f"{part}{self.generator.get('dataset', 'generated data')} v"
                     f"{self.generator.get('generator_version', '?')} {task} ({n_images} images, "
                     f"seed {params.get('seed', '?')}; content sha256 "
-                    f"{str(self.generator.get('content_sha256', '?'))[:12]}) at {self.root}")
+                    f"{str(self.generator.get('content_sha256', '?'))[:12]})")
             return DataIdentity(name, "synthetic", False,
-                                f"matched {self.root}, whose manifest.json names its generator")
+                                f"matched the {where}, whose manifest.json names its generator")
         paper_size = PAPER_CLS_IMAGES if task == "classification" else PAPER_DET_IMAGES
         paper_set = "ILSVRC 2012 validation" if task == "classification" else "ILSVRC 2014 DET val"
         comparable = full_set and n_images == paper_size
-        name = f"{paper_set} at {self.root}" if comparable else \
-            f"{part}{n_images} images of the {task} data at {self.root}"
-        return DataIdentity(name, "real", comparable, f"matched {self.root} (no generator manifest)")
+        name = paper_set if comparable else f"{part}{n_images} images of the {task} data of {where}"
+        return DataIdentity(name, "real", comparable, f"matched the {where} (no generator manifest)")
 
 
-def _unidentified(what: str, n_images: int, digest: str) -> DataIdentity:
+def _unidentified(what: str, n_images: int, digest: str, how: str = "") -> DataIdentity:
     return DataIdentity(f"unidentified {what} ({n_images} images; sha256 {digest[:12]})",
                         "unidentified", False,
-                        "no --data root matches it; pass the dataset root with --data to identify it")
+                        how or "no --data root matches it; pass the dataset root with --data to identify it")
 
 
-def identify_classification(roots: list[DataRoot], index: LabelIndex) -> DataIdentity:
-    """Identify the data of a store from its dataset index."""
+def _from_record(record: dict, index: LabelIndex) -> DataIdentity:
+    """The identity of a store's data from what its spec recorded at evaluation."""
+    n = len(index)
+    folder = f"images folder '{record['images']}'" if record.get("images") else "images folder not recorded"
+    relation = record.get("index_of_root", "")
+    part = "a subset: " if relation == "subset" else ""
+    recorded = "recorded by the store when it was made"
+    if record.get("kind") == "generated":
+        name = (f"{part}{record.get('name', 'generated data')} classification data ({n} images; content "
+                f"sha256 {record.get('content_sha256', '?')[:12]}; {folder})")
+        return DataIdentity(name, "synthetic", False,
+                            f"{recorded}: its images lay in a dataset root whose manifest.json names "
+                            f"its generator")
+    if index.hash == ILSVRC2012_VAL_INDEX_SHA256:
+        return DataIdentity(f"ILSVRC 2012 validation ({folder})", "real", True,
+                            f"the store's index is ILSVRC 2012 validation's (its {PAPER_CLS_IMAGES} "
+                            f"file names and devkit labels, sha256 {index.hash[:12]})")
+    if record.get("kind") == "ilsvrc-layout":
+        comparable = relation == "all" and n == PAPER_CLS_IMAGES
+        name = "ILSVRC 2012 validation" if comparable else \
+            f"{part}{n} images of the classification data of an ILSVRC2012-layout root ({folder})"
+        labels = {"all": "all of its validation labels", "subset": "a subset of its validation labels",
+                  "other": "not among its validation labels"}.get(relation, "unchecked")
+        return DataIdentity(name, "real", comparable,
+                            f"{recorded}: its images lay in a root with an ILSVRC2012 devkit (ground "
+                            f"truth sha256 {record.get('content_sha256', '?')[:12]}) and no generator "
+                            f"manifest; the index is {labels}")
+    return _unidentified("classification data", n, index.hash,
+                         f"the store records no known dataset root ({folder} had no generator manifest "
+                         f"or ILSVRC2012 devkit beside it when it was evaluated) and its index is not "
+                         f"ILSVRC 2012 validation's; if a dataset root holds these images, "
+                         f"`repro report --data ROOT` identifies them")
+
+
+def identify_classification(roots: list[DataRoot], index: LabelIndex,
+                            record: dict | None = None) -> DataIdentity:
+    """Identify the data of a store from its dataset index and (``record``) the data its spec
+    recorded (``spec["data"]``)."""
     for root in roots:
         held = root.holds(index)
         if held:
             return root.describe("classification", len(index), held == "all")
+    if record is not None:
+        return _from_record(record, index)
+    if index.hash == ILSVRC2012_VAL_INDEX_SHA256:
+        return _from_record({}, index)
     return _unidentified("classification data", len(index), index.hash)
+
+
+def identify_store(roots: list[DataRoot], store_root: Path) -> DataIdentity:
+    """What the stores under ``store_root`` (sharing its index.csv) were evaluated on."""
+    index = LabelIndex.from_csv(store_root / "index.csv")
+    records = []
+    for spec_path in sorted(Path(store_root).glob("*/store.json")):
+        try:
+            record = json.loads(spec_path.read_text()).get("data")
+        except ValueError as exc:
+            raise ReproError(f"{spec_path} is not readable JSON ({exc}); re-run the evaluation") from exc
+        if isinstance(record, dict) and record not in records:
+            records.append(record)
+    if len(records) > 1:
+        return _unidentified("classification data", len(index), index.hash,
+                             "its stores record different image folders or dataset roots for one "
+                             "index: " + "; ".join(f"{r.get('kind')} '{r.get('images')}'" for r in records))
+    return identify_classification(roots, index, records[0] if records else None)
 
 
 def identify_detection(roots: list[DataRoot], manifest: dict) -> DataIdentity:

@@ -152,13 +152,27 @@ def test_a_store_claiming_another_scheme_version_is_not_extended_mixed_or_audite
     assert "ensemble members disagree on scheme_version" in err
 
 
-def test_a_store_of_another_format_version_is_refused_on_reading(tmp_path, capsys):
+def test_a_store_of_another_format_version_is_refused_by_every_command(tmp_path, capsys):
     make_dataset(tmp_path, 2)
     store = tmp_path / "s"
     assert main(_evaluate(tmp_path, store)) == 0
+    # what format 2 wrote: the spec without the interpolation, backend, decoding and data identity
+    spec = json.loads(_spec_path(store).read_text())
+    for field in ("interpolation", "backend", "precision", "exif_orientation", "data"):
+        del spec[field]
+    _spec_path(store).write_text(json.dumps({**spec, "format_version": 2}))
+    refused = f"{_spec_path(store)} has store format 2; this harness reads format 3"
+    how = "re-run `repro evaluate` with the same options into a new --store directory"
+    for args in (_evaluate(tmp_path, store),  # resuming it
+                 ["ensemble", "--store", str(store), "--crops", "1"],
+                 ["table", "3", "--store", str(store), "--out", str(tmp_path / "t")],
+                 ["merge", "--store", str(store)],
+                 ["audit", "--store", str(store), "--images", str(tmp_path / "images"), "--sample", "1"]):
+        err = _error(capsys, args)
+        assert refused in err and how in err, args
     _edit_spec(store, format_version=1)
-    err = _error(capsys, ["ensemble", "--store", str(store), "--crops", "1"])
-    assert f"{_spec_path(store)} has store format 1" in err
+    assert f"{_spec_path(store)} has store format 1" in _error(capsys, ["ensemble", "--store", str(store),
+                                                                         "--crops", "1"])
 
 
 def test_weights_of_another_architecture_in_a_model_card_are_refused(tmp_path, capsys):

@@ -294,3 +294,77 @@ def test_table3_cli_with_max_mean_writes_tables_and_plots(store, tmp_path):
         assert (out / name).stat().st_size > 0, name
     curve = (out / "fig_error_vs_crops.csv").read_text().splitlines()
     assert [line.split(",")[1] for line in curve[1:]] == ["1", "10", "144"]
+
+
+def test_shards_of_another_interpolation_are_refused_naming_both_settings(dataset, tmp_path, capsys):
+    mixed = tmp_path / "mixed"
+    assert main(cli_args(dataset, mixed, "--shard", "1/2")) == 0
+    assert main(cli_args(dataset, mixed, "--shard", "2/2", "--interpolation", "nearest")) == 2
+    err = capsys.readouterr().err
+    assert "interpolation: store has 'bilinear', this run 'nearest'" in err
+    assert only_model(mixed).missing_chunks() == [1]  # nothing of the refused run was written
+    elsewhere = tmp_path / "elsewhere"
+    assert main(cli_args(dataset, elsewhere, "--shard", "2/2", "--interpolation", "nearest")) == 0
+    assert main(["merge", "--store", str(mixed), "--from", str(elsewhere)]) == 2
+    assert "interpolation: store has 'bilinear', this run 'nearest'" in capsys.readouterr().err
+    assert only_model(mixed).missing_chunks() == [1]
+
+
+def test_the_backend_is_in_the_identity_and_the_micro_batch_is_not(dataset, tmp_path, capsys):
+    target = tmp_path / "s"
+    assert main(cli_args(dataset, target, "--shard", "1/2", "--backend", "mxnet:micro_batch=36")) == 0
+    assert main(cli_args(dataset, target, "--shard", "2/2", "--backend", "mxnet-fused")) == 2
+    assert "backend: store has 'mxnet', this run 'mxnet-fused'" in capsys.readouterr().err
+    assert main(cli_args(dataset, target, "--shard", "2/2")) == 0
+    manifest = json.loads(only_model(target).manifest_path().read_text())
+    assert (manifest["backend"], manifest["precision"]) == ("mxnet", "fp32")
+    assert manifest["backend_given"] == ["mxnet", "mxnet:micro_batch=36"]
+
+
+def test_merge_keeps_the_devices_backends_and_deviations_of_every_shard(dataset, store, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(cli_args(dataset, first, "--shard", "1/2")) == 0
+    assert main(cli_args(dataset, second, "--shard", "2/2", "--backend", "mxnet:micro_batch=36")) == 0
+    assert main(["merge", "--store", str(first), "--from", str(second)]) == 0
+    merged = json.loads(only_model(first).manifest_path().read_text())
+    single = json.loads(only_model(store).manifest_path().read_text())
+    assert merged["device"] == single["device"] == ["cpu(0)"]
+    assert merged["backend"] == single["backend"] == "mxnet"
+    assert merged["backend_given"] == ["mxnet", "mxnet:micro_batch=36"]
+    for key in ("model_deviations", "scheme_deviation", "scheme_note", "interpolation", "precision",
+                "exif_orientation", "failures"):
+        assert merged[key] == single[key] and key in merged, key
+    assert merged["model_deviations"] and merged["scheme_deviation"]
+    assert [run["shard"] for runs in only_model(first).run_records().values() for run in runs] == ["1/2", "2/2"]
+    assert merged["n_runs"] == 2 and merged["merged_from"] == [str(second)]
+
+
+def test_audit_recomputes_with_the_stores_interpolation_and_backend(dataset, tmp_path, capsys):
+    target = tmp_path / "s"
+    assert main(cli_args(dataset, target, "--interpolation", "nearest", "--backend", "mxnet-fused")) == 0
+    spec = only_model(target).spec
+    assert (spec.interpolation, spec.backend) == ("nearest", "mxnet-fused")
+    audit_args = ["audit", "--store", str(target), "--images", str(dataset / "images"), "--sample", "6"]
+    assert main(audit_args) == 0
+    assert "PASS" in capsys.readouterr().out
+    assert main(audit_args + ["--backend", "mxnet"]) == 2  # another backend than the store's
+    assert "backend 'mxnet' is mxnet, the store was computed with mxnet-fused" in capsys.readouterr().err
+    # the same model and images resized bilinearly differ: the audit compares like with like
+    bilinear = tmp_path / "bilinear"
+    assert main(cli_args(dataset, bilinear)) == 0
+    a, _ = only_model(target).load("mean-144")
+    b, _ = only_model(bilinear).load("mean-144")
+    assert np.abs(a - b).max() > 1e-4
+
+
+def test_the_store_records_its_data_by_folder_name_and_the_report_reads_it(dataset, store):
+    from repro.report.data_identity import identify_store
+
+    spec = json.loads((store / list_models(store)[0] / "store.json").read_text())
+    assert spec["data"] == {"kind": "folder", "name": "", "content_sha256": "", "images": "images",
+                            "index_of_root": ""}
+    assert spec["exif_orientation"] is False and spec["format_version"] == 3
+    identity = identify_store([], store)
+    assert identity.kind == "unidentified" and not identity.comparable
+    assert "6 images" in identity.name and "images folder 'images'" in identity.how
+    assert str(dataset) not in identity.name + identity.how
