@@ -19,9 +19,7 @@ from protocols.tables import MARKDOWN_COLUMNS, paper_table, write_paper_table
 from repro import results_schema as schema
 from repro.atomic import write_text
 from repro.errors import ReproError
-from repro.report.cells import render
-from repro.report.markdown import grid
-from repro.report.tables import artefact_markdown, difference, frame_table, interval, value
+from repro.report.tables import artefact_markdown, difference, interval, value
 from repro.tables import TABLES, TableOutput, TableWriter
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -59,17 +57,49 @@ def table3(members: Members, rule: str = "mean") -> pd.DataFrame:
     return frame
 
 
-def ordering_checks(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per claim of the paper's Table 3 (more crops / more models lower the error): ours holds?"""
-    checks = []
-    err = {(r.models, r.crops): r.top5_err for r in frame.itertuples()}
-    for (m, c), err1 in sorted(err.items()):
-        for (m2, c2), err2 in sorted(err.items()):
-            if (m2 == m and c2 > c) or (c2 == c and m2 > m):
-                claim = (f"{m2} model(s) x {c2} crops below {m} model(s) x {c} crops")
-                checks.append({"claim": claim, "ours_holds": bool(err2 < err1),
-                               "ours": f"{render(err2, 'pct')} vs {render(err1, 'pct')}"})
-    return pd.DataFrame(checks)
+#: Significance level of the paired test behind each claim's verdict (two-sided exact McNemar).
+CLAIM_ALPHA = 0.05
+VERDICTS = ("holds", "reversed", "not resolved at this size")
+
+
+def verdict(diff: float, p_value: float, alpha: float = CLAIM_ALPHA) -> str:
+    """A claim "the second row's error is lower": holds / reversed when the paired test separates the
+    rows at ``alpha``, otherwise not resolved — never a verdict from a difference inside the noise."""
+    if p_value < alpha and diff < 0:
+        return VERDICTS[0]
+    if p_value < alpha and diff > 0:
+        return VERDICTS[1]
+    return VERDICTS[2]
+
+
+def table3_claims(members: Members, frame: pd.DataFrame, rule: str = "mean") -> pd.DataFrame:
+    """The paper's Table 3 orderings (more crops lower the error, at each model count; more models
+    lower it, at each crop count), each with our top-5 difference, its paired test on the same images
+    and a verdict; the paper's difference beside it where the paper has both rows."""
+    from repro.engine.derive import correct  # scipy: imported when a table is made
+    from repro.metrics.classification import mcnemar
+
+    rows = {(int(r.models), int(r.crops)): r for r in frame.itertuples()}
+    top5 = {key: correct(members, key[0], key[1], rule)[1] for key in rows}
+    paper3 = paper.TABLE3.set_index(["models", "crops"])["top5_err_pct"] / 100
+    claims = []
+    for (m, c), first in sorted(rows.items()):
+        for (m2, c2), second in sorted(rows.items()):
+            if not ((m2 == m and c2 > c) or (c2 == c and m2 > m)):
+                continue
+            test = mcnemar(top5[(m, c)], top5[(m2, c2)])
+            diff = float(second.top5_err - first.top5_err)
+            keys = [(PAPER_MODELS if k[0] > 1 else 1, k[1]) for k in ((m, c), (m2, c2))]
+            paper_diff = (paper3[keys[1]] - paper3[keys[0]]) if all(k in paper3.index for k in keys) \
+                else np.nan
+            kind = "more crops" if m2 == m else "more models"
+            claims.append({"claim": f"{kind}: {m2} model(s) x {c2} crops below {m} model(s) x {c} crops",
+                           "models": m, "crops": c, "models_2": m2, "crops_2": c2,
+                           "top5_err": first.top5_err, "top5_err_2": second.top5_err, "diff": diff,
+                           "only_first": test["a_only"], "only_second": test["b_only"],
+                           "p_value": test["p_value"], "verdict": verdict(diff, test["p_value"]),
+                           "paper_diff": paper_diff})
+    return pd.DataFrame(claims, columns=schema.TABLE3_CLAIMS.names)
 
 
 def table2(frame: pd.DataFrame, label: str, dataset: str) -> pd.DataFrame:
@@ -91,11 +121,15 @@ TABLE3_MARKDOWN = (
     interval("top-1 95% CI", "top1_ci_low", "top1_ci_high"), value("evaluated", "n_evaluated"),
     value("images", "n_images"),
 )
+CLAIMS_MARKDOWN = (
+    value("claim", "claim"), value("first", "top5_err"), value("second", "top5_err_2"),
+    value("difference", "diff"), value("only first", "only_first"), value("only second", "only_second"),
+    value("p (McNemar)", "p_value"), value("verdict", "verdict"), value("paper difference", "paper_diff"),
+)
 
 
-def table3_markdown(frame: pd.DataFrame, dataset: str, notes: list[str]) -> str:
-    """Markdown of our Table 3 beside the paper's, with the ordering checks and notes."""
-    checks = ordering_checks(frame)
+def table3_markdown(frame: pd.DataFrame, claims: pd.DataFrame, dataset: str, notes: list[str]) -> str:
+    """Markdown of our Table 3 beside the paper's, with the paper's orderings tested and the notes."""
     members = len(frame["members"].iloc[-1].split(", "))
     lines = [f"# Table 3 — classification, measured on {dataset}, beside the paper", "",
              artefact_markdown(schema.TABLE3, frame, TABLE3_MARKDOWN), "",
@@ -105,11 +139,12 @@ def table3_markdown(frame: pd.DataFrame, dataset: str, notes: list[str]) -> str:
     if members < PAPER_MODELS:
         lines += [f"**Only {members} model(s) available** (the paper ensembles {PAPER_MODELS}); the "
                   f"multi-model rows use {members} and are compared with the paper's 7-model rows.", ""]
-    order = grid(frame_table("ordering", "", checks, {"claim": ("claim", "text"), "ours_holds": (
-        "ours holds", "bool"), "ours": ("ours", "text")})) if not checks.empty else \
-        "(a single row: nothing to order)"
-    lines += ["Members: " + frame["members"].iloc[-1], "", "Does the paper's ordering hold here?", "",
-              order, ""]
+    lines += ["Members: " + frame["members"].iloc[-1], "",
+              f"Do the paper's orderings hold here? Each claim's top-5 difference, McNemar's exact test on "
+              f"the same images (only first / only second: images only that row gets right), and a verdict "
+              f"at p < {CLAIM_ALPHA}: holds, reversed, or not resolved at this size.", "",
+              artefact_markdown(schema.TABLE3_CLAIMS, claims, CLAIMS_MARKDOWN) if not claims.empty
+              else "(a single row: nothing to order)", ""]
     lines += [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n"
 
@@ -137,8 +172,9 @@ def write_measured(out: Path, store: Path, models: str | None = None, combine: s
     if spec.crop_size != 224:
         notes.append(f"crops are {spec.crop_size}px ({spec.scheme_id}); the paper's are 224px")
     frame = table3(members, combine)
-    paths = [schema.write_frame(schema.TABLE3, frame, out),
-             write_text(schema.TABLE3.markdown_path(out), table3_markdown(frame, dataset_name, notes))]
+    claims = table3_claims(members, frame, combine)
+    paths = [schema.write_frame(schema.TABLE3, frame, out), schema.write_frame(schema.TABLE3_CLAIMS, claims, out),
+             write_text(schema.TABLE3.markdown_path(out), table3_markdown(frame, claims, dataset_name, notes))]
     t2 = table2(frame, "this reproduction", dataset_name)
     paths += [schema.write_frame(schema.TABLE2, t2, out),
               write_text(schema.TABLE2.markdown_path(out), table2_markdown(t2, dataset_name, notes))]

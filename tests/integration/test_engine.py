@@ -296,6 +296,43 @@ def test_table3_cli_with_max_mean_writes_tables_and_plots(store, tmp_path):
     assert [line.split(",")[1] for line in curve[1:]] == ["1", "10", "144"]
 
 
+def test_table3_claims_are_paired_tests_of_the_papers_orderings(dataset, tmp_path):
+    """Two members: every "more crops" and "more models" claim, its McNemar p recomputed from the
+    per-image correctness of the two rows, and a verdict that never comes from a difference alone."""
+    import pandas as pd
+
+    from protocols.classification import VERDICTS, verdict
+    from repro.engine.derive import correct
+    from repro.engine.members import open_members
+    from repro.metrics.classification import mcnemar
+
+    stores = tmp_path / "two"
+    assert main(cli_args(dataset, stores)) == 0
+    assert main(cli_args(dataset, stores, seed=1)) == 0
+    out = tmp_path / "results"
+    assert main(["table", "3", "--store", str(stores), "--out", str(out)]) == 0
+    claims = pd.read_csv(out / "table3_claims.csv")
+    pairs = {(r.models, r.crops, r.models_2, r.crops_2) for r in claims.itertuples()}
+    assert pairs == {(1, 1, 1, 10), (1, 1, 1, 144), (1, 10, 1, 144), (2, 1, 2, 10), (2, 1, 2, 144),
+                     (2, 10, 2, 144), (1, 1, 2, 1), (1, 10, 2, 10), (1, 144, 2, 144)}
+    members = open_members(stores)
+    for row in claims.itertuples():
+        first = correct(members, row.models, row.crops, "mean")[1]
+        second = correct(members, row.models_2, row.crops_2, "mean")[1]
+        test = mcnemar(first, second)
+        assert row.p_value == pytest.approx(test["p_value"]) and row.only_first == test["a_only"]
+        assert row.diff == pytest.approx(first.mean() - second.mean())  # error 2 - error 1
+        assert row.verdict == verdict(row.diff, row.p_value) and row.verdict in VERDICTS
+    assert "Do the paper's orderings hold here?" in (out / "table3_classification.md").read_text()
+
+
+def test_a_verdict_needs_the_paired_test():
+    from protocols.classification import verdict
+
+    assert verdict(-0.02, 0.001) == "holds" and verdict(0.02, 0.001) == "reversed"
+    assert verdict(-0.10, 0.2) == verdict(0.10, 0.2) == verdict(0.0, 1.0) == "not resolved at this size"
+
+
 def test_shards_of_another_interpolation_are_refused_naming_both_settings(dataset, tmp_path, capsys):
     mixed = tmp_path / "mixed"
     assert main(cli_args(dataset, mixed, "--shard", "1/2")) == 0

@@ -29,6 +29,7 @@ import pytest
 from scipy.stats import binomtest
 from support import classification_card, tiny_detection_protocol, train_args
 
+from repro import results_schema as schema
 from repro.bench.images import generate_images
 from repro.cli import main
 from repro.data.ilsvrc.classes import read_meta
@@ -43,6 +44,7 @@ from repro.engine.store import ModelStore, list_models
 from repro.report.build import build_report
 from repro.report.data_identity import DataRoot, identify_classification
 from repro.report.paired import RowCorrectness, paired_p
+from repro.results_schema import read_frame
 
 pytestmark = pytest.mark.slow  # minutes on 2 cores: left out by -m 'not slow'
 
@@ -339,6 +341,16 @@ def test_a_reader_sees_synthetic_data_model_weights_and_the_paper_beside_each_ro
     assert "random initialisation (seed 1)" in notes and "googlenet-paper, width x0.125" in notes
     assert "the paper's has 7" in notes and "does not define its 10-crop" in notes
     assert text.count("SYNTHETIC data: not comparable") >= 3  # summary, Table 3, figures
+
+
+def test_each_table3_claim_is_reported_with_its_test_and_verdict(report, reproduction):
+    claims = read_frame(schema.TABLE3_CLAIMS, reproduction["main"])
+    table = next(t for t in report.report.tables() if t.id == "table3_claims")
+    assert len(table.rows) == len(claims) > 0
+    verdicts = [row[table.header.index("verdict")].text for row in table.rows]
+    assert verdicts == list(claims["verdict"])
+    for verdict in ("holds", "reversed", "not resolved at this size"):
+        assert f"{(claims['verdict'] == verdict).sum()} {verdict}" in table.caption
 
 
 def test_tables_4_and_5_set_our_rows_beside_the_papers_googlenet(report, reproduction):

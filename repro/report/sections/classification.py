@@ -49,7 +49,29 @@ def _table3(run: RunInputs, facts: Classification) -> list[Block]:
             csv_table("table3_more", "Table 3 (continued) — top-1 error, significance and images "
                       "(not in the paper)", cells, measured_only,
                       notes=["p: exact McNemar test of the row's top-5 correctness against the "
-                             "1-model 1-crop row, on the same images."])]
+                             "1-model 1-crop row, on the same images."]), *_claims(run)]
+
+
+def _claims(run: RunInputs) -> list[Block]:
+    """The paper's orderings, each with our difference, its paired test and the verdict."""
+    frame = run.tables.get("table3_claims")
+    if frame is None:
+        return [Paragraph(f"The paper's orderings: not tested in this run (no {schema.TABLE3_CLAIMS.file}; "
+                          f"make it with `{schema.TABLE3_CLAIMS.command}`).", "absent")]
+    counts = frame["verdict"].value_counts()
+    summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in ("holds", "reversed", "not resolved at this size"))
+    return [csv_table("table3_claims", f"Table 3's claims tested: {summary}",
+                      CsvCells(run.label, schema.TABLE3_CLAIMS.file, frame, schema.TABLE3_CLAIMS),
+                      [value("claim", "claim"), value("first", "top5_err"), value("second", "top5_err_2"),
+                       value("difference", "diff"), value("paper difference", "paper_diff"),
+                       value("only first", "only_first"), value("only second", "only_second"),
+                       value("p (McNemar)", "p_value"), value("verdict", "verdict")],
+                      notes=["Each claim: the second row (more crops, or more models) has the lower top-5 "
+                             "error. Difference = second - first; only first / only second: images "
+                             "only that row gets right; p: exact two-sided McNemar test on the same "
+                             "images. Verdict at p < 0.05: holds (lower and significant), reversed "
+                             "(higher and significant), or not resolved at this size (inside the "
+                             "noise, whatever its sign)."])]
 
 
 def _paper_only(name: str, number: int, caption: str, note: str) -> Block:
