@@ -7,7 +7,9 @@ to results/.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from pathlib import Path
 
 import nox
@@ -32,6 +34,20 @@ def _install(session: nox.Session, extras: str = "", contrib: bool = False) -> N
         # Installed after gluoncv's opencv-python so its cv2 (with ximgproc) is the one imported;
         # uninstalling opencv-python afterwards would break cv2.
         session.install(CONTRIB_OPENCV)
+
+
+@contextlib.contextmanager
+def _stage(session: nox.Session, name: str, timings: dict[str, float]):
+    """Time one stage of a session and log it as `stage NAME: S s`."""
+    start = time.monotonic()
+    yield
+    timings[name] = time.monotonic() - start
+    session.log(f"stage {name}: {timings[name]:.1f} s")
+
+
+def _log_timings(session: nox.Session, timings: dict[str, float]) -> None:
+    stages = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in timings.items())
+    session.log(f"stages: {stages}; total {sum(timings.values()):.0f} s ({sum(timings.values()) / 60:.1f} min)")
 
 
 def _real_args(session: nox.Session) -> list[str]:
@@ -85,19 +101,25 @@ def _members(session: nox.Session, count: int = 7) -> list[str]:
     return [str(MEMBERS / f"member{k}" / "model.json") for k in range(1, count + 1)]
 
 
-def _classification(session: nox.Session, real: list[str]) -> None:
+def _classification(session: nox.Session, real: list[str], timings: dict[str, float]) -> None:
     if real:
-        session.run("repro", "evaluate", *real, "--crops", "144", "--store", str(STORES / "real"))
-        session.run("repro", "table", "3", "--store", str(STORES / "real"), "--out", RESULTS,
-                    "--dataset-name", "ILSVRC2012 val (as given)")
+        with _stage(session, "evaluation (144 crops)", timings):
+            session.run("repro", "evaluate", *real, "--crops", "144", "--store", str(STORES / "real"))
+        with _stage(session, "Tables 2-3", timings):
+            session.run("repro", "table", "3", "--store", str(STORES / "real"), "--out", RESULTS,
+                        "--dataset-name", "ILSVRC2012 val (as given)")
         return
-    _mini(session)
-    cards = _members(session)
+    with _stage(session, "mini-ILSVRC", timings):
+        _mini(session)
+    with _stage(session, "training (7 members)", timings):
+        cards = _members(session)
     models = [arg for card in cards for arg in ("--model", card)]
-    session.run("repro", "evaluate", "--data", str(MINI), *models, "--crops", "144",
-                "--store", str(STORES / "mini"), "--batch-size", "288")
-    session.run("repro", "table", "3", "--store", str(STORES / "mini"), "--out", RESULTS,
-                "--dataset-name", "mini-ILSVRC (synthetic)", "--note", SYNTHETIC)
+    with _stage(session, "evaluation (7 members x 144 crops)", timings):
+        session.run("repro", "evaluate", "--data", str(MINI), *models, "--crops", "144",
+                    "--store", str(STORES / "mini"), "--batch-size", "288")
+    with _stage(session, "Tables 2-3", timings):
+        session.run("repro", "table", "3", "--store", str(STORES / "mini"), "--out", RESULTS,
+                    "--dataset-name", "mini-ILSVRC (synthetic)", "--note", SYNTHETIC)
 
 
 @nox.session
@@ -105,7 +127,9 @@ def classification(session: nox.Session) -> None:
     """Tables 2-3 (and plots) from a 144-crop evaluation: the embedded mini-ILSVRC with 7 trained
     members by default, or `-- --data DIR --model REF [--model REF ...]` for real ILSVRC2012."""
     _install(session)
-    _classification(session, _real_args(session))
+    timings: dict[str, float] = {}
+    _classification(session, _real_args(session), timings)
+    _log_timings(session, timings)
 
 
 def _detection(session: nox.Session, real: list[str]) -> None:
@@ -168,8 +192,13 @@ def reproduce(session: nox.Session) -> None:
     `-- --data DIR --model REF ...` evaluates real ILSVRC2012 instead (classification only)."""
     _install(session, contrib=True)
     real = _real_args(session)
-    _architecture(session)
-    _classification(session, real)
+    timings: dict[str, float] = {}
+    with _stage(session, "architecture (Tables 1, 2-5 as printed)", timings):
+        _architecture(session)
+    _classification(session, real, timings)
     if not real:
-        _detection(session, real)
-    _report(session)
+        with _stage(session, "detection (Tables 4-5)", timings):
+            _detection(session, real)
+    with _stage(session, "report", timings):
+        _report(session)
+    _log_timings(session, timings)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import mxnet as mx
 import numpy as np
-from tqdm import tqdm
 
 from repro.data.decode import decode_image
 from repro.data.ilsvrc.labels import LabelIndex
@@ -27,6 +26,7 @@ from repro.engine.store import ModelStore, StoreSpec, list_models
 from repro.errors import ReproError
 from repro.models.backends import build_predictor
 from repro.models.refs import load_model, parse_ref
+from repro.progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def audit(store: ModelStore, images: Path, sample: int, seed: int = 0,
                          f"(first: {index.filenames[rows[0]]}): pass --images with the folder the store "
                          f"was evaluated on")
     diffs, notes = [], {}
-    for row in tqdm(rows, desc=f"audit {spec.model_key}", unit="img", disable=not progress):
+    for row in progress_bar(progress, iterable=rows, desc=f"audit {spec.model_key}", unit="img"):
         chunk = row // spec.chunk_images
         stored = store.read_chunk(chunk)
         position = row - chunk * spec.chunk_images

@@ -17,7 +17,6 @@ from typing import Callable, Sequence
 
 import mxnet as mx
 import numpy as np
-from tqdm import tqdm
 
 from repro.atomic import write_bytes
 from repro.data.decode import decode_image
@@ -31,6 +30,7 @@ from repro.engine.store import ModelStore, StoreSpec, shard_chunks
 from repro.errors import ReproError
 from repro.models.backends import build_predictor
 from repro.models.refs import LoadedModel, load_model, parse_ref
+from repro.progress import progress_bar
 from repro.provenance import manifest
 
 SHOWN_MISSES = 20  # missed files listed in the summary (all are in the manifest)
@@ -177,7 +177,7 @@ def evaluate(source: ImageSource, scheme: CropScheme, models: list[LoadedModel],
         prepared = prepare_ordered(
             rows, lambda r: extract_crops(source.image(r), scheme, settings.interpolation),
             settings.workers, settings.prefetch)
-        bar = stack.enter_context(tqdm(total=len(rows), unit="img", disable=not settings.progress,
+        bar = stack.enter_context(progress_bar(settings.progress, total=len(rows), unit="img",
                                        smoothing=0.1, desc=f"{scheme.id} x {len(models)} model(s)"))
         for chunk in chunks:
             chunk_rows = spec.chunk_rows(chunk)

@@ -36,6 +36,7 @@ from repro.models.classifier import Classifier, Normalized, prepare_for_inferenc
 from repro.models.refs import parameters_sha256
 from repro.models.specs import ModelSpec
 from repro.models.weights import load_params
+from repro.progress import progress_bar
 from repro.provenance import manifest, sha256_file
 from repro.train import checkpoint as ckpt
 from repro.train.config import RunConfig
@@ -185,13 +186,11 @@ def train_epoch(session: Session, train_net: Normalized, batches: TrainingBatche
                 normaliser: int, progress: bool) -> tuple[float, float]:
     """One pass over ``plan``: SGD steps with the aux losses, each followed by a Polyak update.
     Returns the mean total loss and the mean main-classifier loss."""
-    from tqdm import tqdm
-
     config = session.config
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     totals = np.zeros(2)
-    with tqdm(total=plan.steps * config.recipe.schedule.batch_size, unit="img", leave=False,
-              disable=not progress, desc=f"{config.name} epoch {plan.epoch + 1}/{config.recipe.schedule.epochs}") as bar:
+    with progress_bar(progress, total=plan.steps * config.recipe.schedule.batch_size, unit="img",
+                      leave=False, desc=f"{config.name} epoch {plan.epoch + 1}/{config.recipe.schedule.epochs}") as bar:
         for step, (patches, labels) in enumerate(batches(plan), start=1):
             x, y = mx.nd.array(patches, dtype="uint8"), mx.nd.array(labels)
             with autograd.record():

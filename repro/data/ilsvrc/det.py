@@ -28,6 +28,7 @@ import numpy as np
 
 from repro.data.ilsvrc.labels import check_filename
 from repro.errors import ReproError
+from repro.progress import progress_bar
 
 DET_CLASS_COUNT = 200
 _ID_FIELDS = ("ILSVRC2014_DET_ID", "ILSVRC2013_DET_ID")
@@ -234,10 +235,8 @@ def read_annotation(path: StrPath, meta: DetMeta) -> ImageAnnotation:
 def read_annotations(gt_dir: StrPath, image_list: DetImageList, meta: DetMeta,
                      progress: bool = False) -> list[ImageAnnotation]:
     """Parse ``<gt_dir>/<name>.xml`` for every image of ``image_list``, in list order."""
-    from tqdm import tqdm
-
     annotations = []
-    for name in tqdm(image_list.names, desc="ground-truth XMLs", unit="xml", disable=not progress):
+    for name in progress_bar(progress, iterable=image_list.names, desc="ground-truth XMLs", unit="xml"):
         path = Path(gt_dir) / f"{name}.xml"
         if not path.is_file():
             raise ReproError(f"{path}: missing ground truth for image {name} of {image_list.source}")
