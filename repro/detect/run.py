@@ -38,7 +38,6 @@ from repro.detect.specs import (
     DETECTION_PROTOCOLS,
     LEARNED_PROPOSALS,
     PROPOSAL_SETS,
-    SELECTIVE_SEARCH,
     DetectionProtocol,
     ProposalSetSpec,
 )
@@ -83,10 +82,11 @@ def _fine_tuned_from(ref: str) -> str | None:
     return origin.get("weights_sha256")
 
 
-def _selective_search_sources(set_ids: Sequence[str]) -> dict[str, ProposalSource]:
-    """The selective-search sources the proposal sets need, by configuration id."""
+def _selective_search_sources(set_ids: Sequence[str], protocol: DetectionProtocol) -> dict[str, ProposalSource]:
+    """The selective-search sources the proposal sets need, by registered configuration id, as the
+    protocol runs them."""
     ids = sorted({PROPOSAL_SETS.get(i).selective_search for i in set_ids} - {None})
-    return {i: selective_search_source(SELECTIVE_SEARCH.get(i)) for i in ids}
+    return {i: selective_search_source(protocol.selective_search(i)) for i in ids}
 
 
 def _proposals(data: DetData, split: DetSplit, sources: list[ProposalSource], cache: ProposalCache,
@@ -129,7 +129,7 @@ def finetune_members(data: DetData, protocol: DetectionProtocol, member_refs: Se
         raise ReproError(f"proposal set {proposal_set.id} has no selective search to draw training "
                          f"regions from")
     first = _load_members(member_refs[:1], settings.ctx)[0]
-    source = _selective_search_sources([proposal_set.id])[proposal_set.selective_search]
+    source = _selective_search_sources([proposal_set.id], protocol)[proposal_set.selective_search]
     cache = ProposalCache(settings.cache_dir or out / "proposals")
     proposals = _proposals(data, split, [source], cache, settings.workers).boxes[source.key]
     images = [data.load_image(n, a) for n, a in zip(split.images.names, split.annotations)]
@@ -227,9 +227,10 @@ def _region_members(member_refs: Sequence[str], data: DetData, ctx: mx.Context) 
     return models
 
 
-def _sources(set_ids: Sequence[str], proposer_card: Path | None, ctx: mx.Context) -> dict[str, ProposalSource]:
+def _sources(set_ids: Sequence[str], protocol: DetectionProtocol, proposer_card: Path | None,
+             ctx: mx.Context) -> dict[str, ProposalSource]:
     """Every proposal source the sets need, by configuration id (the learned one from ``proposer_card``)."""
-    sources = _selective_search_sources(set_ids)
+    sources = _selective_search_sources(set_ids, protocol)
     learned_ids = sorted({PROPOSAL_SETS.get(i).learned for i in set_ids} - {None})
     if learned_ids:
         if proposer_card is None:
@@ -283,7 +284,7 @@ def detect(data: DetData, protocol: DetectionProtocol, member_refs: Sequence[str
     names = split.images.names
     models = _region_members(member_refs, data, settings.ctx)
     set_ids = [s for s in protocol.baseline_proposals if s != protocol.proposals] + [protocol.proposals]
-    sources = _sources(set_ids, proposer_card, settings.ctx)
+    sources = _sources(set_ids, protocol, proposer_card, settings.ctx)
     cache = ProposalCache(settings.cache_dir or out / "proposals")
     proposals = _proposals(data, split, list(sources.values()), cache, settings.workers)
     sets = {set_id: _set_boxes(PROPOSAL_SETS.get(set_id), sources, proposals) for set_id in set_ids}

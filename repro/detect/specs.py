@@ -15,6 +15,7 @@ The paper's detector (Section 8) is registered by the protocol layer. Every spec
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from repro.errors import ReproError
@@ -180,6 +181,9 @@ class DetectionProtocol:
     max_per_class: int
     ensemble_size: int
     note: str = ""
+    #: selective search runs at this fraction of each configuration's canonical width and minimum box
+    #: side (for data whose images are smaller than ImageNet's; 1: the configurations as registered)
+    proposal_scale: float = 1.0
 
     def __post_init__(self) -> None:
         for set_id in (self.proposals, *self.baseline_proposals):
@@ -187,6 +191,20 @@ class DetectionProtocol:
         if self.ensemble_size < 1 or self.max_per_class < 1 or not 0 < self.nms_iou < 1:
             raise ReproError(f"detection protocol {self.id!r}: ensemble size and cap must be >= 1 and "
                              f"the NMS IoU in (0, 1)")
+        if not 0 < self.proposal_scale <= 4:
+            raise ReproError(f"detection protocol {self.id!r}: proposal_scale must be in (0, 4], got "
+                             f"{self.proposal_scale}")
+
+    def selective_search(self, config_id: str) -> SelectiveSearchSpec:
+        """The registered selective-search configuration ``config_id`` as this protocol runs it
+        (scaled by :attr:`proposal_scale`, under its own id so its proposals are cached apart)."""
+        spec = SELECTIVE_SEARCH.get(config_id)
+        if self.proposal_scale == 1 or spec.canonical_width is None:
+            return spec
+        return dataclasses.replace(
+            spec, id=f"{spec.id}-x{self.proposal_scale:g}",
+            canonical_width=max(1, round(spec.canonical_width * self.proposal_scale)),
+            min_side=max(1, round(spec.min_side * self.proposal_scale)))
 
 
 DETECTION_PROTOCOLS: Registry[DetectionProtocol] = Registry("detection protocol")
