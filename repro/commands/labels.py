@@ -69,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
 
     form = next(name for name in ("gt", "caffe", "kaggle", "folder", "wnid-prefix", "rec", "unlabelled",
                                   "index") if getattr(args, name.replace("-", "_")) is not None)
-    source = LabelSource(form, getattr(args, form.replace("-", "_")), meta=args.meta, synsets=args.synsets, lst=args.lst,
-                         idx=args.idx, name_pattern=args.name_pattern)
+    source = LabelSource(form, getattr(args, form.replace("-", "_")), meta=args.meta, synsets=args.synsets,
+                         lst=args.lst, idx=args.idx, name_pattern=args.name_pattern)
     checked = build_index(source, expected_classes=args.classes, subset=args.subset, images=args.images,
                           per_class=args.per_class, out=args.out, present_in=args.keep_present)
     print("\n".join(checked.lines))

@@ -25,8 +25,9 @@ def configure(parser) -> None:
     parser.add_argument("--out", required=True, type=output_dir, help="output directory")
     parser.add_argument("--variant", choices=("paper", "gluoncv"),
                         help="Table 1 only: which network to count (default: paper)")
-    parser.add_argument("--store", type=existing_dir, help="Tables 2-3: probability store with the measured results; canary: the folder "
-                                              "of its stores (ROOT/samples, ROOT/val)")
+    parser.add_argument("--store", type=existing_dir,
+                        help="Tables 2-3: probability store with the measured results; canary: the folder "
+                             "of its stores (ROOT/samples, ROOT/val)")
     parser.add_argument("--models", type=text, help="Tables 2-3: comma-separated member keys, in order "
                                          "(default: every model in the store)")
     parser.add_argument("--combine", choices=("mean", "max-mean"),
