@@ -23,6 +23,8 @@ MINI = CACHE / "mini"  # the embedded mini-ILSVRC (seed 0, default size)
 MEMBERS = CACHE / "members"  # the 7 trained narrow GoogLeNets
 STORES = CACHE / "stores"
 DET = CACHE / "det"
+CANARY = CACHE / "canary"  # the canary's label indices and stores (CANARY/stores/<image set>)
+SHARED_DATA = Path(os.environ.get("REPRO_SHARED_DATA", Path(__file__).resolve().parent.parent / "shared" / "data"))
 SYNTHETIC = ("synthetic images (mini-ILSVRC): absolute numbers are not comparable with the paper's; "
              "what transfers is the shape of the tables")
 CONTRIB_OPENCV = "opencv-contrib-python==4.11.0.86"  # cv2.ximgproc (selective search)
@@ -160,6 +162,28 @@ def detection(session: nox.Session) -> None:
     members on the embedded mini-ILSVRC (reusing the classification members), or `-- --data ROOT`."""
     _install(session, contrib=True)
     _detection(session, _real_args(session))
+
+
+@nox.session
+def canary(session: nox.Session) -> None:
+    """The accuracy canary (protocols/canary.py): EfficientNet-Lite0's ImageNet weights (the canary
+    extra) through `repro labels` + `repro evaluate` on the real images of ../shared/data (override
+    with $REPRO_SHARED_DATA) — the 1,000 class samples in one 10-crop pass (1 and 10 crops), the 100
+    ILSVRC2012 val images in one 144-crop pass (1/10/144) — and `repro table canary` into
+    results/canary. On ONNX Runtime (MXNet runs this network ~5x slower); ~15 min on 2 idle cores."""
+    _install(session, "bench,canary")
+    devkit, stores = SHARED_DATA / "ilsvrc2014-devkit" / "data", CANARY / "stores"
+    samples, val = SHARED_DATA / "imagenet-samples", SHARED_DATA / "ilsvrc2012-val-sample" / "test_images"
+    session.run("repro", "labels", "--wnid-prefix", str(samples), "--images", "1000", "--per-class", "1",
+                "--out", str(CANARY / "samples.csv"))
+    session.run("repro", "labels", "--gt", str(devkit / "ILSVRC2014_clsloc_validation_ground_truth.txt"),
+                "--meta", str(devkit / "meta_clsloc.mat"), "--keep-present", str(val), "--images", "100",
+                "--out", str(CANARY / "val.csv"))
+    for name, images, crops in (("samples", samples, "10"), ("val", val, "144")):
+        session.run("repro", "evaluate", "--index", str(CANARY / f"{name}.csv"), "--images", str(images),
+                    "--model", "efficientnet-lite0:pretrained", "--crops", crops, "--backend", "onnxruntime",
+                    "--store", str(stores / name), "--no-progress")
+    session.run("repro", "table", "canary", "--store", str(stores), "--out", RESULTS)
 
 
 def _report(session: nox.Session) -> None:

@@ -414,6 +414,21 @@ ABLATION = declare(Artefact(
     _TABLE3_COMMAND, CLS, 1, columns("rule models:count crops:count top5_err:fraction "
                                      "top1_err:fraction")))
 
+_CANARY_COMMAND = "repro table canary --store CANARY_STORES --out results"
+CANARY = declare(Artefact(
+    "canary", "canary/canary.csv", "csv",
+    "the accuracy canary: a real ImageNet network (EfficientNet-Lite0, not a GoogLeNet) on the real "
+    "images of ../shared/data (1,000 class samples at 1 and 10 crops, 100 ILSVRC2012 val images at "
+    "1/10/144 crops); per image set and crop count top-1 and top-5 error with exact 95% intervals, "
+    "McNemar's p against 1 crop on the same images, the published single-crop errors beside them "
+    "(measured on the 50,000 val images, which these sets are not), the pass's wall time",
+    _CANARY_COMMAND, "canary", 1,
+    columns("image_set title crops:count images:count n_evaluated:count top1_err:fraction "
+            "top1_ci_low:fraction top1_ci_high:fraction top5_err:fraction top5_ci_low:fraction "
+            "top5_ci_high:fraction p_top1_vs_1crop:p_value p_top5_vs_1crop:p_value "
+            "google_top1_err:fraction timm_top1_err:fraction timm_top5_err:fraction model backend "
+            "wall_seconds:seconds"), markdown=True))
+
 _DETECT_COMMAND = "repro detect tables --run RUN --out results"
 TABLE4 = declare(Artefact(
     "table4", "table4_detection.csv", "csv",
@@ -538,7 +553,8 @@ BENCH_MANIFEST = declare(Artefact(
 
 README_COMMAND = "python -m repro.results_schema results/README.md"
 SESSION_TITLES = {ARCH: "Architecture and the paper's tables", CLS: "Classification",
-                  DET: "Detection", "report": "Report", "bench": "Benchmark"}
+                  DET: "Detection", "report": "Report", "bench": "Benchmark",
+                  "canary": "Accuracy canary: a real network on real images"}
 
 
 def _files(artefact: Artefact) -> str:

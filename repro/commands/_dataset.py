@@ -22,6 +22,8 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     labels.add_argument("--gt", type=existing_file, metavar="TXT", help="devkit ground truth (with --meta)")
     labels.add_argument("--caffe", type=existing_file, metavar="TXT", help="Caffe val.txt (with --meta/--synsets)")
     labels.add_argument("--folder", action="store_true", help="labels from --images/<wnid>/ folders")
+    labels.add_argument("--wnid-prefix", action="store_true",
+                        help="labels from the WNID each --images/<wnid>_<name>.JPEG file name starts with")
     labels.add_argument("--unlabelled", action="store_true", help="every image under --images, no labels")
     group.add_argument("--meta", type=existing_file, metavar="MAT",
                        help="devkit meta.mat (default class list: the 1000 ILSVRC2012 classes)")
@@ -38,7 +40,7 @@ def source_from_args(args: argparse.Namespace):
         return LabelSource("data", args.data), None
     if not args.images:
         raise ReproError("name the dataset: --data DIR, or --images DIR with --index/--gt/--caffe/"
-                         "--folder/--unlabelled")
+                         "--folder/--wnid-prefix/--unlabelled")
     if args.index:
         return LabelSource("index", args.index, **classes), args.images
     if args.gt:
@@ -47,6 +49,9 @@ def source_from_args(args: argparse.Namespace):
         return LabelSource("caffe", args.caffe, **classes), args.images
     if args.folder:
         return LabelSource("folder", args.images, **classes), args.images
+    if args.wnid_prefix:
+        return LabelSource("wnid-prefix", args.images, **classes), args.images
     if args.unlabelled:
         return LabelSource("unlabelled", args.images), args.images
-    raise ReproError("--images needs a label source: --index, --gt, --caffe, --folder or --unlabelled")
+    raise ReproError("--images needs a label source: --index, --gt, --caffe, --folder, --wnid-prefix "
+                     "or --unlabelled")

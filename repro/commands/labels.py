@@ -10,6 +10,7 @@ with 50 per class (--subset drops that; --images/--per-class set exact counts).
   repro labels --caffe val.txt --synsets synset_words.txt
   repro labels --kaggle LOC_val_solution.csv --synsets synset_words.txt
   repro labels --folder /data/ILSVRC2012/val
+  repro labels --wnid-prefix ../shared/data/imagenet-samples --images 1000 --per-class 1
   repro labels --rec val.rec --lst val.lst --meta meta.mat
   repro labels --unlabelled /data/ILSVRC2012/test      (wnid empty, class_index -1)
   repro labels --index val.csv --keep-present /data/some/val --out present.csv
@@ -36,6 +37,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     form.add_argument("--caffe", type=existing_file, metavar="TXT", help="Caffe val.txt 'filename index'")
     form.add_argument("--kaggle", type=existing_file, metavar="CSV", help="Kaggle LOC_val_solution.csv")
     form.add_argument("--folder", type=existing_dir, metavar="DIR", help="folder per synset: DIR/<wnid>/*.JPEG")
+    form.add_argument("--wnid-prefix", type=existing_dir, metavar="DIR",
+                      help="one folder of DIR/<wnid>_<name>.JPEG: the class from each file name's WNID")
     form.add_argument("--rec", type=existing_file, metavar="REC", help="MXNet im2rec .rec (its .idx beside it)")
     form.add_argument("--unlabelled", type=existing_dir, metavar="DIR", help="test split: every image under DIR")
     form.add_argument("--index", type=existing_file, metavar="CSV",
@@ -64,10 +67,10 @@ def run(args: argparse.Namespace) -> int:
     """Read, check, summarise and (with --out) write the index."""
     from repro.data.label_sources import LabelSource, build_index
 
-    form = next(name for name in ("gt", "caffe", "kaggle", "folder", "rec", "unlabelled", "index")
-                if getattr(args, name) is not None)
-    source = LabelSource(form, getattr(args, form), meta=args.meta, synsets=args.synsets, lst=args.lst,
-                         idx=args.idx, name_pattern=args.name_pattern)
+    form = next(name for name in ("gt", "caffe", "kaggle", "folder", "wnid-prefix", "rec", "unlabelled",
+                                  "index") if getattr(args, name.replace("-", "_")) is not None)
+    source = LabelSource(form, getattr(args, form.replace("-", "_")), meta=args.meta, synsets=args.synsets,
+                         lst=args.lst, idx=args.idx, name_pattern=args.name_pattern)
     checked = build_index(source, expected_classes=args.classes, subset=args.subset, images=args.images,
                           per_class=args.per_class, out=args.out, present_in=args.keep_present)
     print("\n".join(checked.lines))

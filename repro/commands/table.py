@@ -3,11 +3,13 @@
 Table 1 is computed from the network (see also `repro arch`). Tables 2 and 3 are the paper's printed
 values, or, with --store, our measured rows beside them (derived from the probability store, no
 network is run), plus the top-5-vs-cost plot, the crop-count and ensemble-size curves and the
-max-over-crops ablation. Tables 4-5 are the paper's values.
+max-over-crops ablation. Tables 4-5 are the paper's values. `canary` is the accuracy canary
+(EfficientNet-Lite0 on real images) from its stores (`nox -s canary`).
 
 Examples:
   repro table 1 --out results/
   repro table 3 --store stores/mini --out results/ --dataset-name "mini-ILSVRC (synthetic)"
+  repro table canary --store $REPRO_CACHE/canary/stores --out results/
 """
 from __future__ import annotations
 
@@ -18,11 +20,14 @@ HELP = "write one of the paper's Tables 1-5 (CSV + Markdown); Tables 2-3 measure
 def configure(parser) -> None:
     from repro.commands._types import existing_dir, output_dir, text
 
-    parser.add_argument("number", choices=("1", "2", "3", "4", "5"), help="table number")
+    parser.add_argument("number", choices=("1", "2", "3", "4", "5", "canary"),
+                        help="table number, or canary")
     parser.add_argument("--out", required=True, type=output_dir, help="output directory")
     parser.add_argument("--variant", choices=("paper", "gluoncv"),
                         help="Table 1 only: which network to count (default: paper)")
-    parser.add_argument("--store", type=existing_dir, help="Tables 2-3: probability store with the measured results")
+    parser.add_argument("--store", type=existing_dir,
+                        help="Tables 2-3: probability store with the measured results; canary: the folder "
+                             "of its stores (ROOT/samples, ROOT/val)")
     parser.add_argument("--models", type=text, help="Tables 2-3: comma-separated member keys, in order "
                                          "(default: every model in the store)")
     parser.add_argument("--combine", choices=("mean", "max-mean"),

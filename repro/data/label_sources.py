@@ -2,7 +2,8 @@
 and `repro audit` read labels through it, so every form is read, checked and refused the same way.
 
 A :class:`LabelSource` is one form (``data`` root, canonical ``index`` CSV, devkit ``gt``, Caffe
-``caffe``, Kaggle ``kaggle``, ``folder`` per synset, MXNet ``rec``, ``unlabelled`` test folder) with
+``caffe``, Kaggle ``kaggle``, ``folder`` per synset, ``wnid-prefix`` (one folder of
+``<wnid>_<name>.JPEG`` files, e.g. one sample per class), MXNet ``rec``, ``unlabelled`` test folder) with
 its path and the class list that names its indices (``meta`` or ``synsets``; by default the full
 ILSVRC2012 list, :func:`repro.data.ilsvrc.classes.ilsvrc2012_classes`).
 """
@@ -16,7 +17,7 @@ from repro.data.ilsvrc.labels import LabelIndex
 from repro.data.ilsvrc.layout import CLS_LAYOUT
 from repro.errors import LabelError, ReproError
 
-FORMS = ("data", "index", "gt", "caffe", "kaggle", "folder", "rec", "unlabelled")
+FORMS = ("data", "index", "gt", "caffe", "kaggle", "folder", "wnid-prefix", "rec", "unlabelled")
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ def resolve_labels(source: LabelSource) -> tuple[LabelIndex, ClassList | None]:
         return read_recordio(source.path, classes, idx=source.idx, lst=source.lst), classes
     if source.form == "kaggle":
         return formats.read_kaggle(source.path, classes), classes
+    if source.form == "wnid-prefix":
+        return formats.read_wnid_prefix(source.path, classes), classes
     return formats.read_folder(source.path, classes), classes
 
 

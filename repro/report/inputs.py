@@ -29,7 +29,7 @@ from repro.errors import ReproError
 
 #: The tables of results/ the report reads, by artefact id.
 TABLES = tuple(schema.get(i) for i in ("table1", "table1_gluoncv", "table2", "table3", "table3_claims", "ablation",
-                                       "table4", "table5", "table_proposals"))
+                                       "table4", "table5", "table_proposals", "canary"))
 FIGURES = (schema.FIG_TOP5_VS_COST, schema.FIG_ERROR_VS_CROPS, schema.FIG_ERROR_VS_MODELS)
 BENCH_TABLES = (schema.BENCH_BARE, schema.BENCH_END_TO_END, schema.BENCH_PEERS, schema.BENCH_MEMORY,
                 schema.BENCH_AGREEMENT, schema.BENCH_TARGETS)

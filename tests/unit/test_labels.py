@@ -15,7 +15,15 @@ import scipy.io
 
 from repro.cli import main
 from repro.data.ilsvrc.classes import ClassList, read_class_list, read_meta
-from repro.data.ilsvrc.formats import folder_classes, read_caffe, read_devkit, read_folder, read_kaggle, read_unlabelled
+from repro.data.ilsvrc.formats import (
+    folder_classes,
+    read_caffe,
+    read_devkit,
+    read_folder,
+    read_kaggle,
+    read_unlabelled,
+    read_wnid_prefix,
+)
 from repro.data.ilsvrc.labels import LabelIndex, check_index, ilsvrc_expected_counts
 from repro.data.ilsvrc.real_labels import load_real_labels, real_accuracy
 from repro.data.ilsvrc.recordio import read_recordio
@@ -227,6 +235,48 @@ def test_folder_per_synset(tmp_path, meta):
     (root / "misc").mkdir()
     with pytest.raises(LabelError, match="misc: folder name is not a WNID"):
         read_folder(root)
+
+
+def test_wnid_prefix_folder_takes_each_class_from_the_file_name(tmp_path, capsys):
+    # the shapes of imagenet-samples' names: an apostrophe, one name for two classes (crane)
+    names = ["n03992509_potter's_wheel.JPEG", "n02012849_crane.JPEG", "n03126707_crane.JPEG",
+             "n01440764_tench.jpg"]
+    for i, name in enumerate(names):
+        _write_image(tmp_path / "samples" / name, 40 * i)
+    (tmp_path / "samples" / "README.md").write_text("not an image")
+    index = read_wnid_prefix(tmp_path / "samples", ClassList.from_wnids(
+        ["n01440764", "n01443537", "n02012849", "n03126707", "n03992509"], "five classes"))
+    assert list(index.rows()) == [("n01440764_tench.jpg", "n01440764", 0), ("n02012849_crane.JPEG", "n02012849", 2),
+                                  ("n03126707_crane.JPEG", "n03126707", 3),
+                                  ("n03992509_potter's_wheel.JPEG", "n03992509", 4)]
+    # through the command, indices come from the full 1000-class list (never the classes present)
+    out = tmp_path / "samples.csv"
+    assert main(["labels", "--wnid-prefix", str(tmp_path / "samples"), "--images", "4", "--subset",
+                 "--out", str(out)]) == 0
+    assert "4 present" in capsys.readouterr().out
+    assert [row[2] for row in LabelIndex.from_csv(out).rows()] == [0, 134, 517, 739]
+
+
+@pytest.mark.parametrize("name, message", [
+    ("n99999999_nothing.JPEG", "n99999999_nothing.JPEG: WNID 'n99999999' is not one of the 1000 classes"),
+    ("tench.JPEG", "tench.JPEG: the file name does not start with a WNID and '_'"),
+    ("n01440764.JPEG", "n01440764.JPEG: the file name does not start with a WNID and '_'"),
+])
+def test_wnid_prefix_that_is_not_a_class_is_refused_naming_the_file(tmp_path, capsys, name, message):
+    _write_image(tmp_path / "samples" / "n01440764_tench.JPEG")
+    _write_image(tmp_path / "samples" / name)
+    assert main(["labels", "--wnid-prefix", str(tmp_path / "samples")]) == 2
+    assert message in capsys.readouterr().err
+    assert main(["evaluate", "--images", str(tmp_path / "samples"), "--wnid-prefix", "--model",
+                 "googlenet-paper", "--store", str(tmp_path / "store")]) == 2  # the same resolver
+    assert message in capsys.readouterr().err and not (tmp_path / "store").exists()
+
+
+def test_wnid_prefix_on_the_real_class_samples(shared_data, meta):
+    folder = shared_data("imagenet-samples")
+    index = read_wnid_prefix(folder, meta.classes)  # 1000 images (README.md, SOURCE.txt not listed)
+    assert len(index) == 1000 and list(index.class_indices) == list(range(1000))  # one per class, in order
+    assert "n03992509_potter's_wheel.JPEG" in index.filenames
 
 
 def test_unlabelled_test_split(tmp_path):

@@ -4,6 +4,8 @@
 - Caffe ``val.txt``: ``filename index`` (index = 0-based position in the sorted WNID list);
 - Kaggle ``LOC_val_solution.csv``: ``ImageId,PredictionString``, first token = WNID;
 - folder per synset: ``root/<wnid>/**/*.JPEG`` (filename = path relative to root);
+- WNID prefix: ``root/**/<wnid>_<anything>.JPEG``, the class named by each file name (one folder of
+  class samples, e.g. ``n01440764_tench.JPEG``);
 - unlabelled folder (test split): every image under root, ``wnid == ""`` and ``class_index == -1``.
 
 Image files are those with the extensions MXNet's im2rec lists by default (.jpeg .jpg .png, any
@@ -134,6 +136,22 @@ def read_folder(root: str | Path, classes: ClassList | None = None) -> LabelInde
         for relative in _image_files(root / wnid):
             filename = f"{wnid}/{relative}"
             builder.add(filename, wnid, class_index, str(root / filename))
+    return builder.build()
+
+
+def read_wnid_prefix(root: str | Path, classes: ClassList) -> LabelIndex:
+    """Every image under ``root``, its class the WNID its file name starts with (``<wnid>_...``),
+    its index that WNID's position in ``classes`` (the full class list, never the classes present)."""
+    root = _existing_folder(root)
+    builder = IndexBuilder()
+    for filename in _image_files(root):
+        where = str(root / filename)
+        prefix = Path(filename).name.split("_", 1)[0]
+        if not WNID.fullmatch(prefix):  # also a name without '_': its prefix keeps the extension
+            raise LabelError(f"{where}: the file name does not start with a WNID and '_' (the "
+                             f"wnid-prefix form names each image <wnid>_<anything>.JPEG, e.g. "
+                             f"n01440764_tench.JPEG)")
+        builder.add(filename, prefix, classes.index_of(prefix, where), where)
     return builder.build()
 
 

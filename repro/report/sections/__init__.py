@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from repro.report.sections import (
                                    architecture,
+                                   canary,
                                    classification,
                                    comparison,
                                    detection,
@@ -13,4 +14,4 @@ from repro.report.sections import (
 )
 
 BUILDERS = (summary.section, comparison.section, architecture.section, classification.section,
-            detection.section, training.section, throughput.section, provenance.section)
+            canary.section, detection.section, training.section, throughput.section, provenance.section)

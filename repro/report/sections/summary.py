@@ -17,6 +17,7 @@ PRESENCE = (
     ("per-class detection AP", lambda r: bool(r.det_evals)),
     ("training curves", lambda r: bool(r.training)),
     ("throughput (benchmark)", lambda r: r.bench is not None),
+    ("accuracy canary (a real network on real images)", lambda r: "canary" in r.tables),
 )
 
 
