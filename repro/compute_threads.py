@@ -6,7 +6,7 @@ one compute thread and left the other core idle (8 real images x 144 crops of go
 54.5 s as shipped, 33.1 s with two threads). :func:`claim_cores` therefore sets it, before MXNet is
 imported, to the cores of ``os.sched_getaffinity`` (divided among the processes a command starts),
 unless the environment already sets it. ONNX Runtime's intra-op threads follow the same number
-(:func:`compute_threads`). The decode/crop threads of `repro evaluate` run beside them without a
+(:func:`intra_op_threads`). The decode/crop threads of `repro evaluate` run beside them without a
 core of their own: a 144-crop image costs ~100 times more to compute than to decode, and the
 measured split (docs/ARCHITECTURE.md, "Compute threads") was fastest with every core computing.
 ``MXNET_CPU_WORKER_NTHREADS`` (MXNet's engine workers, operators run at once) is left at its
