@@ -30,8 +30,10 @@ PAPER_MODELS = 7
 
 
 def table3(members: Members, rule: str = "mean") -> pd.DataFrame:
-    """Our Table 3 beside the paper's, one row per (models, crops) the stores can give."""
+    """Our Table 3 beside the paper's, one row per (models, crops) the stores can give, with what each
+    row cost on the machine that ran it (:mod:`repro.engine.run_cost`)."""
     from repro.engine.derive import error_row  # scipy: imported when a table is made, not at registration
+    from repro.engine.run_cost import members_cost, store_cost
 
     crop_counts = [c for c in TABLE3_CROPS if all(
         f"mean-{c}" in s.spec.reductions for s in members.stores)]
@@ -54,6 +56,11 @@ def table3(members: Members, rule: str = "mean") -> pd.DataFrame:
                               for k in keys]
     frame["members"] = [", ".join(members.keys[:m]) for m in frame["models"]]
     frame["combine"] = rule
+    costs = [store_cost(store) for store in members.stores]
+    frame["seconds_per_image"] = [members_cost(costs[:m], c) for m, c in zip(frame["models"], frame["crops"])]
+    frame["seconds_per_image"] = frame["seconds_per_image"].astype(float)
+    frame["machine"] = ["; ".join(sorted({name for cost in costs[:m] for name in cost.machines}))
+                        for m in frame["models"]]
     return frame
 
 
@@ -114,7 +121,7 @@ def table2(frame: pd.DataFrame, label: str, dataset: str) -> pd.DataFrame:
 #: Table 3's Markdown: measured beside the paper, then what the paper does not report.
 TABLE3_MARKDOWN = (
     value("models", "models"), value("crops", "crops"), value("cost", "cost"),
-    value("top-5 error", "top5_err"), interval("95% CI", "top5_ci_low", "top5_ci_high"),
+    value("s / image", "seconds_per_image"), value("top-5 error", "top5_err"), interval("95% CI", "top5_ci_low", "top5_ci_high"),
     value("paper top-5", "paper_top5_err"), difference("measured - paper", "top5_err", "paper_top5_err"),
     value("vs base", "vs_base"), value("paper vs base", "paper_vs_base"),
     value("p (McNemar vs base)", "p_vs_base"), value("top-1 error", "top1_err"),
@@ -128,6 +135,19 @@ CLAIMS_MARKDOWN = (
 )
 
 
+def _cost_note(frame: pd.DataFrame) -> str:
+    """What the measured-cost column is, and where it was measured."""
+    machines = sorted({m for text in frame["machine"] for m in text.split("; ") if m})
+    if frame["seconds_per_image"].isna().all():
+        return ("s / image: not measured (the stores' run records predate the cost fields; "
+                "re-evaluate to measure it).")
+    return ("cost is the paper's (models x crops); s / image is measured: the wall time of `repro "
+            "evaluate` per image computed, each member's share of its runs (its forward time and an "
+            "equal part of decoding and cropping), summed over the row's members; a row of fewer crops "
+            "than the stored pass is that pass's time scaled by its share of the crops. Measured on "
+            + "; ".join(machines) + ".")
+
+
 def table3_markdown(frame: pd.DataFrame, claims: pd.DataFrame, dataset: str, notes: list[str]) -> str:
     """Markdown of our Table 3 beside the paper's, with the paper's orderings tested and the notes."""
     members = len(frame["members"].iloc[-1].split(", "))
@@ -135,7 +155,8 @@ def table3_markdown(frame: pd.DataFrame, claims: pd.DataFrame, dataset: str, not
              artefact_markdown(schema.TABLE3, frame, TABLE3_MARKDOWN), "",
              "Rates are percentages; differences (vs base, measured - paper) are percentage points "
              "(pp). Brackets: exact (Clopper-Pearson) 95% intervals. Paper values: "
-             f"{paper.CITATION}, Table 3 (7 models); the paper reports no top-1 error.", ""]
+             f"{paper.CITATION}, Table 3 (7 models); the paper reports no top-1 error.", "",
+             _cost_note(frame), ""]
     if members < PAPER_MODELS:
         lines += [f"**Only {members} model(s) available** (the paper ensembles {PAPER_MODELS}); the "
                   f"multi-model rows use {members} and are compared with the paper's 7-model rows.", ""]

@@ -8,6 +8,7 @@ import sys
 
 import protocols  # noqa: F401  (registers the paper's crop schemes, recipes, protocols and tables)
 from repro import __version__, commands
+from repro.compute_threads import claim_cores
 from repro.errors import ReproError
 
 
@@ -44,8 +45,10 @@ def main(argv: list[str] | None = None) -> int:
 
     Bad options and a :class:`ReproError` are exit status 2 with one message; Ctrl-C (SIGINT) is 130
     with a note that the command resumes (stores, checkpoints and outputs are written atomically,
-    so an interrupted run leaves only complete files).
+    so an interrupted run leaves only complete files). The compute threads are sized first, before
+    any command imports MXNet (:func:`repro.compute_threads.claim_cores`).
     """
+    claim_cores()
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a bad option (already printed)

@@ -9,6 +9,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from repro.compute_threads import compute_threads
+
 _LIBRARIES = ("mxnet", "gluoncv", "numpy", "pandas", "matplotlib", "opencv-python",
               "opencv-contrib-python")
 
@@ -37,10 +39,22 @@ def git_commit(start: Path | None = None) -> str:
     return commit + ("-dirty" if dirty else "")
 
 
+def cpu_model() -> str:
+    """The processor's model name (``/proc/cpuinfo``; the platform's processor string elsewhere)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict[str, object]:
-    """What ran the computation: OS, processor, core count."""
+    """What ran the computation: OS, processor model, core count, and the compute threads used."""
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count()}
+            "cpu_model": cpu_model(), "cpu_count": os.cpu_count(), "compute_threads": compute_threads().record()}
 
 
 def manifest(**fields: object) -> dict[str, object]:

@@ -25,7 +25,8 @@ def configure(parser) -> None:
     parser.add_argument("--models", type=text, help="comma-separated model keys (default: all in the store)")
     parser.add_argument("--model", type=text, help="model reference to use instead of the recorded one")
     parser.add_argument("--backend", type=text,
-                        help="backend[:key=value,...] to use instead of the recorded one")
+                        help="backend[:key=value,...] to use instead of the recorded one (auto: as "
+                             "`repro evaluate` resolves it)")
     parser.add_argument("--tolerance", type=non_negative_float, default=1e-5,
                         help="largest allowed absolute difference in any probability (default 1e-5)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

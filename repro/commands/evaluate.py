@@ -40,10 +40,12 @@ def configure(parser) -> None:
     parser.add_argument("--chunk-images", type=positive_int, default=64,
                         help="images per store chunk, the unit of resumption (default 64)")
     parser.add_argument("--workers", type=positive_int, default=2, help="decode/crop threads (default 2)")
-    parser.add_argument("--backend", type=text, default="mxnet",
-                        help="execution backend[:key=value,...]: mxnet (default, fp32), mxnet-fused, "
-                             "mxnet-bf16, mxnet-int8:calibration=TRAIN_DIR, onnxruntime (needs the "
-                             "bench extra); all accept micro_batch=N")
+    parser.add_argument("--backend", type=text, default="auto",
+                        help="execution backend[:key=value,...]: auto (default: per model the fp32 "
+                             "backend measured fastest within 1e-4 of mxnet; the store records which), "
+                             "mxnet (plain fp32), mxnet-fused, mxnet-bf16, "
+                             "mxnet-int8:calibration=TRAIN_DIR, onnxruntime (needs the bench extra); "
+                             "all accept micro_batch=N")
     parser.add_argument("--ctx", type=text, default="cpu", help="cpu, or gpu:0,gpu:1,... (default cpu)")
     parser.add_argument("--on-error", choices=("fail", "miss"), default="fail",
                         help="unreadable images: fail (default; other images still run, exit 2 "

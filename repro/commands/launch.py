@@ -26,7 +26,8 @@ def configure(parser) -> None:
     parser.add_argument("--servers", "-s", type=positive_int, default=1, help="server processes (default 1)")
     parser.add_argument("--timeout", type=positive_float, help="kill the whole job after this many seconds")
     parser.add_argument("--threads-per-worker", type=positive_int,
-                        help="OMP_NUM_THREADS of each worker (default: cores / workers, unless already set)")
+                        help="OMP_NUM_THREADS of each worker (default: usable cores / workers, unless "
+                             "OMP_NUM_THREADS is set)")
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND ...",
                         help="the worker command, after --")
 

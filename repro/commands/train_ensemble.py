@@ -5,9 +5,10 @@ seed (the paper's oversight, reproduced on purpose), its own sampling setting an
 order, patches, dropout), and makes the seventh wider. Each member is a `repro train` run in
 OUT/member<k>/ (resumable; finished members are skipped). With --jobs 1 they run one after the other
 in this process and share the decoded images; with --jobs N, N `repro train` processes run at a time,
-each with one OpenMP thread (as fast as one process with two threads on an idle 2-core machine, far
-faster on a busy one, where OpenMP threads spin-wait; the weights came out bit-identical with 1 and 2
-threads here).
+each with the usable cores / N OpenMP threads, at least one (OMP_NUM_THREADS, when set, is kept for
+each); on a 2-core machine --jobs 2 is as fast as one process with two threads when idle and far
+faster when busy, where OpenMP threads spin-wait; the weights came out bit-identical with 1 and 2
+threads here.
 OUT/ensemble.json lists the members and their model cards, for
 `repro evaluate --model OUT/member1/model.json --model OUT/member2/model.json ...`.
 
@@ -30,8 +31,8 @@ def configure(parser) -> None:
     parser.add_argument("--members", type=positive_int, help="train the first N members of the plan (default: all)")
     parser.add_argument("--seed", type=seed, help="initialisation seed shared by all members (default: the plan's)")
     parser.add_argument("--jobs", type=positive_int, default=1,
-                        help="members trained at a time, each in its own process with one OpenMP thread "
-                             "(default 1: one after the other in this process)")
+                        help="members trained at a time, each in its own process with cores / JOBS "
+                             "OpenMP threads (default 1: one after the other in this process)")
 
 
 def run(args) -> int:

@@ -24,7 +24,7 @@ from repro.engine.identity import backend_identity
 from repro.engine.reductions import reductions_for
 from repro.engine.store import ModelStore, StoreSpec, list_models
 from repro.errors import ReproError
-from repro.models.backends import build_predictor
+from repro.models.backends import build_predictor, resolve_backend
 from repro.models.refs import load_model, parse_ref
 from repro.progress import progress_bar
 
@@ -62,7 +62,7 @@ def store_backend(store: ModelStore, backend: str | None = None) -> str:
     candidates = [backend] if backend else []
     if not candidates and store.manifest_path().exists():
         candidates = json.loads(store.manifest_path().read_text()).get("backend_given", [])
-    candidates = candidates or [spec.backend]
+    candidates = candidates + [spec.backend] if not backend else candidates
     for text in candidates:
         try:
             identity, _ = backend_identity(text, spec.crop_size)
@@ -103,7 +103,8 @@ def audit(store: ModelStore, images: Path, sample: int, seed: int = 0,
                          f"original weights")
     scheme = _scheme(spec)
     batch_shape = (spec.batch_images * scheme.n_crops, scheme.crop_size, scheme.crop_size, 3)
-    predict = build_predictor(model, store_backend(store, backend), (mx.cpu(),), batch_shape)
+    given = resolve_backend(backend, model, (mx.cpu(),)) if backend else None  # auto: as evaluate resolves it
+    predict = build_predictor(model, store_backend(store, given), (mx.cpu(),), batch_shape)
     rng = np.random.RandomState(seed)
     rows = tuple(int(r) for r in sorted(rng.choice(spec.n_images, size=min(sample, spec.n_images),
                                                     replace=False)))

@@ -28,7 +28,7 @@ from repro.engine.pipeline import prepare_ordered
 from repro.engine.reductions import reductions_for
 from repro.engine.store import ModelStore, StoreSpec, shard_chunks
 from repro.errors import ReproError
-from repro.models.backends import build_predictor
+from repro.models.backends import AUTO, build_predictor, resolve_backend
 from repro.models.refs import LoadedModel, load_model, parse_ref
 from repro.progress import progress_bar
 from repro.provenance import manifest
@@ -67,7 +67,7 @@ class EvaluationSettings:
     workers: int = 2
     prefetch: int = 8
     ctx: tuple[mx.Context, ...] = (mx.cpu(),)
-    backend: str = "mxnet"  # a key of repro.models.backends.BACKENDS
+    backend: str = AUTO  # a key of repro.models.backends.BACKENDS, or auto (resolved per model)
     progress: bool = True
 
     def batch_images(self, scheme: CropScheme) -> int:
@@ -86,6 +86,7 @@ class ModelRun:
 
     store: ModelStore
     computed_chunks: int = 0
+    computed_images: int = 0  # the images of the chunks computed (and written) this run
     forward_seconds: float = 0.0
 
 
@@ -103,9 +104,10 @@ class EvaluationResult:
 
 
 def _store_spec(model: LoadedModel, scheme: CropScheme, source: ImageSource,
-                settings: EvaluationSettings) -> StoreSpec:
-    """Everything that changes a stored probability of ``model`` in this run."""
-    backend, precision = backend_identity(settings.backend, scheme.crop_size)
+                settings: EvaluationSettings, backend_text: str) -> StoreSpec:
+    """Everything that changes a stored probability of ``model`` in this run (``backend_text``: the
+    resolved backend that runs it)."""
+    backend, precision = backend_identity(backend_text, scheme.crop_size)
     return StoreSpec(
         model_key=model.ref.name, model_ref=model.ref.text, model_id=model.spec.id,
         weights_sha256=model.weights_sha256, classes=model.ref.classes, width=model.ref.width,
@@ -159,8 +161,9 @@ def evaluate(source: ImageSource, scheme: CropScheme, models: list[LoadedModel],
     started = time.perf_counter()
     _write_index(store_root, source.index)
     reductions = reductions_for(scheme)
-    runs = [ModelRun(ModelStore.open_or_create(store_root, _store_spec(m, scheme, source, settings)))
-            for m in models]
+    backends = [resolve_backend(settings.backend, m, settings.ctx) for m in models]
+    runs = [ModelRun(ModelStore.open_or_create(store_root, _store_spec(m, scheme, source, settings, b)))
+            for m, b in zip(models, backends)]
     spec = runs[0].store.spec
     wanted = set(shard_chunks(spec.n_chunks, settings.shard))
     todo = {i: sorted(wanted & set(run.store.missing_chunks())) for i, run in enumerate(runs)}
@@ -171,7 +174,7 @@ def evaluate(source: ImageSource, scheme: CropScheme, models: list[LoadedModel],
         for run in runs:
             stack.enter_context(run.store.lock(settings.shard))
         batch_shape = (spec.batch_images * scheme.n_crops, scheme.crop_size, scheme.crop_size, 3)
-        predictors = [build_predictor(m, settings.backend, settings.ctx, batch_shape) for m in models]
+        predictors = [build_predictor(m, b, settings.ctx, batch_shape) for m, b in zip(models, backends)]
 
         rows = [r for c in chunks for r in spec.chunk_rows(c)]
         prepared = prepare_ordered(
@@ -215,17 +218,24 @@ def evaluate(source: ImageSource, scheme: CropScheme, models: list[LoadedModel],
                 runs[i].store.write_chunk(chunk, valid,
                                           {k: np.concatenate(v) for k, v in outputs[i].items()})
                 runs[i].computed_chunks += 1
+                runs[i].computed_images += len(chunk_rows)
         bar.close()
         result.wall_seconds = time.perf_counter() - started
-        for model, run in zip(models, runs):  # under the shard's lock
+        for model, run, backend in zip(models, runs, backends):  # under the shard's lock
             if run.computed_chunks:
+                # backend_given: what ran (auto resolved), so that an audit can rebuild it
                 run.store.add_runs(run.store.run_path(settings.shard).name, [manifest(
                     shard=f"{settings.shard[0]}/{settings.shard[1]}",
-                    device=[str(c) for c in settings.ctx], backend_given=settings.backend,
+                    device=[str(c) for c in settings.ctx], backend_given=backend,
+                    backend_requested=settings.backend, workers=settings.workers,
                     scheme_note=scheme.note, scheme_deviation=scheme.deviation,
                     model_deviations=list(model.spec.deviations),
-                    chunks_computed=run.computed_chunks, wall_seconds=round(result.wall_seconds, 3),
-                    forward_seconds=round(run.forward_seconds, 3), failures=result.failures)])
+                    chunks_computed=run.computed_chunks, images_computed=run.computed_images,
+                    crops_per_image=scheme.n_crops, models_in_run=sum(1 for r in runs if r.computed_chunks),
+                    wall_seconds=round(result.wall_seconds, 3),
+                    forward_seconds=round(run.forward_seconds, 3),
+                    forward_seconds_all_models=round(sum(r.forward_seconds for r in runs), 3),
+                    failures=result.failures)])
 
     result.complete = all(not run.store.missing_chunks() for run in runs)
     if result.complete:

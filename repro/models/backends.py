@@ -16,7 +16,8 @@ inside, softmax out), so they differ only in how that graph is executed:
 
 A backend is named by id, optionally with options: ``NAME:key=value,key=value`` (e.g.
 ``mxnet-int8:calibration=/data/train,calibration_images=256``); :data:`BACKENDS` lists each
-backend's options.
+backend's options. ``auto`` (the default of `repro evaluate`) is no backend of its own: it resolves
+per model to a measured fp32 backend (:func:`resolve_backend`).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from typing import Callable, Iterator
 import mxnet as mx
 import numpy as np
 
+from repro.compute_threads import intra_op_threads
 from repro.data.decode import decode_image
 from repro.errors import ReproError
 from repro.models.classifier import Classifier, prepare_for_inference
@@ -206,19 +208,21 @@ def export_onnx(model: LoadedModel, batch_shape: tuple[int, ...]) -> bytes:
 
 def _onnxruntime(model: LoadedModel, ctxs: tuple, batch_shape: tuple[int, ...],
                  threads: str = "0") -> Predictor:
-    """ONNX Runtime (CPU, all graph optimisations) on the classifier exported from Gluon; fp32."""
+    """ONNX Runtime (CPU, all graph optimisations) on the classifier exported from Gluon; fp32.
+    ``threads``: intra-op threads, 0 (default) for this process's compute threads (as MXNet's)."""
     import onnxruntime
 
     _single_cpu(ctxs, "onnxruntime")
     if not threads.isdigit():
         raise ReproError(f"onnxruntime: threads must be a non-negative integer, not {threads!r}")
+    count = int(threads) or intra_op_threads()
     if model.onnx is not None:
         from repro.models.onnx_model import onnx_predictor
 
-        return onnx_predictor(model.onnx, int(threads))
+        return onnx_predictor(model.onnx, count)
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = int(threads)  # 0: ONNX Runtime's default, one per physical core
+    options.intra_op_num_threads = count
     options.log_severity_level = 3  # errors only: the exporter leaves one unused initializer behind
     session = onnxruntime.InferenceSession(export_onnx(model, batch_shape), options,
                                            providers=["CPUExecutionProvider"])
@@ -240,6 +244,39 @@ BACKENDS.register("mxnet-int8", Backend(
 BACKENDS.register("onnxruntime", Backend(
     _onnxruntime, "fp32", "ONNX Runtime on the graph exported from Gluon, CPU", options=("threads",),
     requires=("onnx", "onnxruntime")))
+
+
+#: ``--backend auto``: the fp32 backend each model spec runs, measured fastest end to end at 144
+#: crops (docs/ARCHITECTURE.md "Backend auto") among those within 1e-4 of plain ``mxnet``
+#: (tests/integration/test_backends.py runs it on both variants); ``googlenet-bvlc`` is the paper's
+#: graph with another input convention. A spec not measured runs plain ``mxnet``
+#: (:data:`AUTO_FALLBACK`); ONNX files run ``onnxruntime``; GPUs and several contexts ``mxnet``.
+AUTO = "auto"
+AUTO_BACKENDS = {"googlenet-paper": "mxnet-fused", "googlenet-bvlc": "mxnet-fused",
+                 "googlenet-gluoncv": "mxnet-fused"}
+AUTO_FALLBACK = "mxnet"
+
+
+def resolve_backend(text: str, model: LoadedModel, ctxs: tuple) -> str:
+    """The backend text that runs ``model`` on ``ctxs``: ``text`` itself, or for ``auto`` (options:
+    ``micro_batch`` only) the backend :data:`AUTO_BACKENDS` gives the model, with those options.
+
+    What a store records is always this resolved backend, never ``auto``.
+    """
+    name, _, rest = text.partition(":")
+    if name != AUTO:
+        return text
+    for item in filter(None, rest.split(",")):
+        if item.partition("=")[0] != "micro_batch" or "=" not in item:
+            raise ReproError(f"backend {text!r}: bad option {item!r}; auto accepts micro_batch=N only "
+                             f"(name the backend to give it other options)")
+    if model.onnx is not None:
+        chosen = "onnxruntime"
+    elif len(ctxs) != 1 or ctxs[0].device_type != "cpu":
+        chosen = "mxnet"
+    else:
+        chosen = AUTO_BACKENDS.get(model.spec.id, AUTO_FALLBACK)
+    return chosen + (f":{rest}" if rest else "")
 
 
 def parse_backend(text: str) -> tuple[str, dict[str, str]]:

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
+from repro.compute_threads import OMP, child_environment
 from repro.errors import ReproError
 
 LOOPBACK = "127.0.0.1"
@@ -64,8 +65,8 @@ def start_job(command: Sequence[str], workers: int, servers: int = 1, threads_pe
               outputs: dict[str, IO] | None = None) -> Job:
     """Start scheduler, ``servers`` servers and ``workers`` copies of ``command`` on 127.0.0.1.
 
-    ``threads_per_worker`` sets OMP_NUM_THREADS of the workers (default: cores // workers, at least 1)
-    unless the environment already sets it. ``outputs`` maps ``scheduler``, ``server-<i>``,
+    ``threads_per_worker`` sets OMP_NUM_THREADS of the workers (default: the usable cores // workers,
+    at least 1, unless the user set OMP_NUM_THREADS: :func:`repro.compute_threads.child_environment`). ``outputs`` maps ``scheduler``, ``server-<i>``,
     ``worker-<i>`` to open files receiving that process's stdout and stderr (default: inherited).
     """
     if workers < 1 or servers < 1:
@@ -76,8 +77,8 @@ def start_job(command: Sequence[str], workers: int, servers: int = 1, threads_pe
     port = free_port()
     node = [sys.executable, "-c", "import mxnet"]
     env = dict(os.environ)
-    worker_env = dict(env)
-    worker_env.setdefault("OMP_NUM_THREADS", str(threads_per_worker or max(1, (os.cpu_count() or 1) // workers)))
+    worker_env = {**env, **({OMP: str(threads_per_worker)} if threads_per_worker
+                            else child_environment(workers, f"repro launch --workers {workers}"))}
     started: list[subprocess.Popen] = []
     try:
         scheduler = _start(node, {**env, **dmlc_environment("scheduler", workers, servers, port)},

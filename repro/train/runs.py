@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from repro.atomic import write_text
+from repro.compute_threads import child_environment
 from repro.errors import ReproError
 from repro.provenance import manifest
 from repro.train.config import RunConfig, make_config
@@ -77,8 +78,9 @@ def train_ensemble(data_root: Path, out: Path, model: str, recipe: str, plan_id:
 
 def _train_in_processes(data_root: Path, recipe_id: str, configs: list[RunConfig], outs: list[Path],
                         jobs: int, threads: int) -> list[dict]:
-    """Run one `repro train` process per member, ``jobs`` at a time, each with one OpenMP thread;
-    their manifests, in member order."""
+    """Run one `repro train` process per member, ``jobs`` at a time, each with the usable cores / ``jobs``
+    OpenMP threads (the user's OMP_NUM_THREADS if set); their manifests, in member order."""
+    threads_env = child_environment(jobs, f"repro train-ensemble --jobs {jobs}")
 
     def train_one(config: RunConfig, member_out: Path) -> dict:
         recipe = config.recipe
@@ -89,7 +91,7 @@ def _train_in_processes(data_root: Path, recipe_id: str, configs: list[RunConfig
                    "--input-size", str(recipe.input_size), "--seed", str(config.init_seed),
                    "--data-seed", str(config.data_seed), "--name", config.name,
                    "--threads", str(threads), "--no-progress"]
-        result = subprocess.run(command, env={**os.environ, "OMP_NUM_THREADS": "1"}, check=False)
+        result = subprocess.run(command, env={**os.environ, **threads_env}, check=False)
         if result.returncode != 0:
             raise ReproError(f"member {config.name} failed (exit {result.returncode}); rerun to resume it")
         return json.loads((member_out / "manifest.json").read_text())

@@ -15,18 +15,22 @@ for bf16; mean |dp| <= 0.06 and top-1 agreement >= 0.5 for int8 (measured over s
 """
 from __future__ import annotations
 
+import json
+
 import mxnet as mx
 import numpy as np
 import pytest
 from support import make_dataset
 
-from repro.bench.images import generate_images
+from repro.bench.images import bench_index, generate_images
 from repro.data.ilsvrc.labels import LabelIndex
 from repro.engine.crops import get_scheme
 from repro.engine.evaluate import EvaluationSettings, ImageSource, evaluate
 from repro.engine.store import ModelStore
 from repro.errors import ReproError
 from repro.models.backends import (
+    AUTO,
+    AUTO_BACKENDS,
     BACKENDS,
     backend_with,
     build_predictor,
@@ -34,6 +38,7 @@ from repro.models.backends import (
     export_onnx,
     micro_batch_size,
     parse_backend,
+    resolve_backend,
 )
 from repro.models.refs import load_model, parse_ref
 
@@ -127,6 +132,68 @@ def test_engine_store_from_onnxruntime_matches_mxnet(tmp_path):
                  EvaluationSettings(batch_size=20, backend=backend, progress=False))
         stores[backend] = ModelStore.open(tmp_path / backend, model.ref.name).load("mean-10")[0]
     assert np.abs(stores["mxnet"] - stores["onnxruntime"]).max() <= 1e-4
+
+
+def _varied(ref, crops):
+    """Factory of fresh copies of ``ref``'s network with its last layer re-scaled (as make_model
+    does) so that its answers vary from crop to crop."""
+    def last(net):
+        return net.linear if hasattr(net, "linear") else net.output  # googlenet-paper / GluonCV's
+    probe = load_model(ref)
+    log_probs = np.log(build_predictor(probe, "mxnet", (mx.cpu(),), crops.shape)(crops))
+    scale = 2.0 / (log_probs - log_probs.mean(axis=0)).std()
+    weight = last(probe.net).weight.data().asnumpy() * scale
+    bias = scale * (last(probe.net).bias.data().asnumpy() - log_probs.mean(axis=0))
+
+    def make():
+        fresh = load_model(ref)
+        last(fresh.net).weight.set_data(mx.nd.array(weight))
+        last(fresh.net).bias.set_data(mx.nd.array(bias))
+        return fresh
+    return make
+
+
+#: Both variants: the paper's (no BatchNorm; tiny width) and GluonCV's (BatchNorm, where the fusion
+#: gains; full width only, 224 px only), each with a crop scheme cheap enough for a test.
+VARIANTS = [("googlenet-paper", WIDTH, SIZE, "10"), ("googlenet-gluoncv", 1.0, 224, "1")]
+
+
+@pytest.mark.parametrize("variant, width, size, crops", VARIANTS)
+def test_the_default_backend_stays_within_1e4_of_mxnet_and_the_store_records_what_ran(
+        variant, width, size, crops, images, tmp_path):
+    assert EvaluationSettings().backend == AUTO
+    source = ImageSource(bench_index(images, 4), images)  # real JPEGs the re-scaled network tells apart
+    scheme = get_scheme(crops).for_crop_size(size)
+    make = _varied(parse_ref(variant, classes=CLASSES, width=width, input_size=size),
+                   calibration_crops(images, size, 8))
+    stores = {}
+    for backend in ("mxnet", AUTO):
+        model = make()
+        evaluate(source, scheme, [model], tmp_path / backend,
+                 EvaluationSettings(batch_size=scheme.n_crops * 2, backend=backend, progress=False))
+        stores[backend] = ModelStore.open(tmp_path / backend, model.ref.name)
+    resolved = resolve_backend(AUTO, model, (mx.cpu(),))
+    assert resolved == AUTO_BACKENDS[variant] != AUTO
+    default = stores[AUTO]
+    assert default.spec.backend == resolved  # the identity: what ran, never "auto"
+    assert json.loads(default.manifest_path().read_text())["backend"] == resolved
+    (run,) = json.loads(default.run_path((1, 1)).read_text())
+    assert (run["backend_given"], run["backend_requested"]) == (resolved, AUTO)
+    reference = stores["mxnet"].load("mean-1")[0]
+    assert len(np.unique(reference.argmax(axis=1))) >= 2  # answers that differ: the bound means something
+    for reduction in default.spec.reductions:
+        assert np.abs(default.load(reduction)[0] - stores["mxnet"].load(reduction)[0]).max() <= 1e-4
+
+
+def test_auto_resolves_by_model_and_device_and_keeps_only_the_micro_batch(make_model):
+    model = make_model()
+    assert resolve_backend("mxnet-int8:calibration=x", model, (mx.cpu(),)) == "mxnet-int8:calibration=x"
+    assert resolve_backend("auto:micro_batch=8", model, (mx.cpu(),)) == \
+        AUTO_BACKENDS["googlenet-paper"] + ":micro_batch=8"
+    assert resolve_backend(AUTO, model, (mx.gpu(0),)) == "mxnet"  # the only backend for GPUs
+    assert resolve_backend(AUTO, model, (mx.cpu(0), mx.cpu(1))) == "mxnet"
+    with pytest.raises(ReproError, match="auto accepts micro_batch=N only"):
+        resolve_backend("auto:threads=2", model, (mx.cpu(),))
 
 
 def test_calibration_images_are_spread_over_the_sorted_files(tmp_path):

@@ -25,6 +25,7 @@ from repro.engine.reductions import reductions_for
 from repro.engine.store import ModelStore, list_models
 from repro.errors import ReproError
 from repro.metrics.classification import topk_correct
+from repro.models.backends import AUTO_BACKENDS
 from repro.models.classifier import Classifier, prepare_for_inference
 from repro.models.refs import load_model, parse_ref
 
@@ -87,6 +88,37 @@ def test_table3_from_store_equals_recomputation(dataset, store):
         assert frame.loc[crops, "top5_err"] == pytest.approx(want5)
         assert frame.loc[crops, "top1_err"] == pytest.approx(want1)
         assert frame.loc[crops, "n_evaluated"] == 6
+
+
+def test_table3_costs_are_the_members_measured_seconds_per_image(dataset, store, tmp_path):
+    (run,) = json.loads(only_model(store).run_path((1, 1)).read_text())
+    assert (run["images_computed"], run["crops_per_image"], run["models_in_run"]) == (6, 144, 1)
+    assert run["machine"]["compute_threads"]["origin"] and run["machine"]["cpu_model"]  # in-process: "mxnet"
+    alone = (run["forward_seconds"] + run["wall_seconds"] - run["forward_seconds_all_models"]) / 6
+    frame = table3(open_members(store)).set_index("crops")
+    assert frame.loc[144, "seconds_per_image"] == pytest.approx(alone)
+    assert frame.loc[10, "seconds_per_image"] == pytest.approx(alone * 10 / 144)  # the same pass, scaled
+    assert run["machine"]["cpu_model"] in frame.loc[1, "machine"]
+    # Two models in one run, in two shards: each model's share of each run, over all its images.
+    both = tmp_path / "both"
+    for shard in ("1/2", "2/2"):
+        assert main(cli_args(dataset, both, "--shard", shard) + ["--model", "googlenet-bvlc"]) == 0
+    members = open_members(both)
+    shares = []
+    for member in members.stores:
+        runs = [r for records in member.run_records().values() for r in records]
+        assert sum(r["images_computed"] for r in runs) == 6 and {r["models_in_run"] for r in runs} == {2}
+        shares.append(sum(r["forward_seconds"] + (r["wall_seconds"] - r["forward_seconds_all_models"]) / 2
+                          for r in runs) / 6)
+    two = table3(members).set_index(["models", "crops"])
+    assert two.loc[(2, 144), "seconds_per_image"] == pytest.approx(sum(shares))
+    assert two.loc[(1, 144), "seconds_per_image"] == pytest.approx(shares[0])
+    # Run records from before the cost fields: no measured cost, never a guess.
+    for member in members.stores:
+        for path in (member.dir / "runs").iterdir():
+            records = [{k: v for k, v in r.items() if k != "images_computed"} for r in json.loads(path.read_text())]
+            path.write_text(json.dumps(records))
+    assert table3(open_members(both))["seconds_per_image"].isna().all()
 
 
 def test_ensemble_of_one_is_the_model_and_mean_of_two_is_the_mean(dataset, store, tmp_path):
@@ -352,7 +384,9 @@ def test_the_backend_is_in_the_identity_and_the_micro_batch_is_not(dataset, tmp_
     assert main(cli_args(dataset, target, "--shard", "1/2", "--backend", "mxnet:micro_batch=36")) == 0
     assert main(cli_args(dataset, target, "--shard", "2/2", "--backend", "mxnet-fused")) == 2
     assert "backend: store has 'mxnet', this run 'mxnet-fused'" in capsys.readouterr().err
-    assert main(cli_args(dataset, target, "--shard", "2/2")) == 0
+    assert main(cli_args(dataset, target, "--shard", "2/2")) == 2  # the default, auto, runs mxnet-fused
+    assert f"backend: store has 'mxnet', this run '{AUTO_BACKENDS['googlenet-paper']}'" in capsys.readouterr().err
+    assert main(cli_args(dataset, target, "--shard", "2/2", "--backend", "mxnet")) == 0
     manifest = json.loads(only_model(target).manifest_path().read_text())
     assert (manifest["backend"], manifest["precision"]) == ("mxnet", "fp32")
     assert manifest["backend_given"] == ["mxnet", "mxnet:micro_batch=36"]
@@ -361,13 +395,14 @@ def test_the_backend_is_in_the_identity_and_the_micro_batch_is_not(dataset, tmp_
 def test_merge_keeps_the_devices_backends_and_deviations_of_every_shard(dataset, store, tmp_path):
     first, second = tmp_path / "first", tmp_path / "second"
     assert main(cli_args(dataset, first, "--shard", "1/2")) == 0
-    assert main(cli_args(dataset, second, "--shard", "2/2", "--backend", "mxnet:micro_batch=36")) == 0
+    assert main(cli_args(dataset, second, "--shard", "2/2", "--backend", "auto:micro_batch=36")) == 0
     assert main(["merge", "--store", str(first), "--from", str(second)]) == 0
     merged = json.loads(only_model(first).manifest_path().read_text())
     single = json.loads(only_model(store).manifest_path().read_text())
     assert merged["device"] == single["device"] == ["cpu(0)"]
-    assert merged["backend"] == single["backend"] == "mxnet"
-    assert merged["backend_given"] == ["mxnet", "mxnet:micro_batch=36"]
+    resolved = AUTO_BACKENDS["googlenet-paper"]  # what the default ran, recorded as such
+    assert merged["backend"] == single["backend"] == resolved
+    assert merged["backend_given"] == [resolved, f"{resolved}:micro_batch=36"]
     for key in ("model_deviations", "scheme_deviation", "scheme_note", "interpolation", "precision",
                 "exif_orientation", "failures"):
         assert merged[key] == single[key] and key in merged, key

@@ -389,6 +389,14 @@ def test_throughput_is_the_benchmark_repro_bench_wrote(report, reproduction):
     peers = next(t for t in report.report.tables() if t.id == "bench_peers")
     assert [row[0].text for row in peers.rows] == pd.read_csv(
         reproduction["main"] / "bench" / "peers.csv")["peer"].tolist()
+    # The full Table 3 projected from the measured 144-crop rate, per backend, on 1..64 machines.
+    full = next(t for t in report.report.tables() if t.id == "full_table3")
+    e2e = pd.read_csv(reproduction["main"] / "bench" / "end_to_end.csv")
+    rate = e2e[(e2e["model"] == "googlenet-paper") & (e2e["crops_per_image"] == 144)]["crops_per_s"].iloc[0]
+    (row,) = [r for r in full.rows if r[0].text == "mxnet"]
+    hours = [float(cell.text.replace(",", "")) for cell in row[-4:]]
+    assert hours == pytest.approx([50_000 * 7 * 144 / (rate * n) / 3600 for n in (1, 4, 16, 64)], rel=1e-3)
+    assert "merge time not measured" in text and "not the paper's 224 px" in text
 
 
 def test_the_writers_markdown_prints_rates_in_percent_and_differences_in_pp(reproduction):

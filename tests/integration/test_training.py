@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from mxnet.gluon import nn
 from support import TINY, make_mini, train_args
 
 from repro.cli import main
+from repro.compute_threads import compute_threads
 from repro.errors import ReproError
 from repro.models.refs import load_model, parse_ref
 from repro.train.augment import distort_colours, patch_box, sample_patch
@@ -235,6 +237,10 @@ def test_train_ensemble_trains_members_with_shared_init_and_lists_their_cards(mi
     manifests = [json.loads((out / f"member{k}" / "manifest.json").read_text()) for k in (1, 2)]
     assert {m["config"]["init_seed"] for m in manifests} == {0}
     assert [m["config"]["sampling"]["id"] for m in manifests] == ["paper", "small-crops"]
+    own = compute_threads()  # each of the 2 processes: the cores / 2 (the user's value if set)
+    want = (own.threads, "user") if own.origin == "user" else (max(1, len(os.sched_getaffinity(0)) // 2), "parent")
+    for record in manifests:
+        assert (record["machine"]["compute_threads"]["threads"], record["machine"]["compute_threads"]["origin"]) == want
     names = [json.loads((out / m["card"]).read_text())["name"] for m in summary["members"]]
     assert names == ["member1-w0.125", "member2-w0.125"]
     assert main(["train-ensemble", "--data", str(mini), "--out", str(out), "--members", "2", "--epochs", "1",

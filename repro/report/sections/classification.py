@@ -14,6 +14,9 @@ from repro.report.tables import csv_table, difference, interval, text, value
 
 READING = ("Rates are percent; differences are measured minus paper in percentage points (pp). "
            "Brackets: exact (Clopper-Pearson) 95% intervals. The paper reports no top-1 error.")
+COST = ("cost: the paper's (models x crops); s / image: measured, seconds per image on the machine "
+        "that ran the stores (the next table names it), from their run records; rows of fewer crops "
+        "than the stored pass scaled by their share of its crops; empty for stores that predate it.")
 CURVE_COLUMNS = (value("models", "models"), value("crops", "crops"), value("top-5 error", "top5_err"),
                  value("top-1 error", "top1_err"))
 FIGURE_CAPTIONS = {
@@ -30,7 +33,7 @@ def _table3(run: RunInputs, facts: Classification) -> list[Block]:
     cells = CsvCells(run.label, schema.TABLE3.file, run.tables["table3"], schema.TABLE3)
     row = (value("models", "models"), value("crops", "crops"))
     versus_paper = [
-        *row, value("cost", "cost"),
+        *row, value("cost", "cost"), value("s / image", "seconds_per_image"),
         value("top-5 error", "top5_err"), interval("95% CI", "top5_ci_low", "top5_ci_high"),
         value("paper models", "paper_models"), value("paper top-5", "paper_top5_err"),
         difference("measured - paper", "top5_err", "paper_top5_err"),
@@ -41,9 +44,9 @@ def _table3(run: RunInputs, facts: Classification) -> list[Block]:
         *row, value("top-1 error", "top1_err"),
         interval("top-1 95% CI", "top1_ci_low", "top1_ci_high"),
         value("top-5 p vs base", "p_vs_base"),
-        value("evaluated", "n_evaluated"), value("images", "n_images"),
+        value("evaluated", "n_evaluated"), value("images", "n_images"), value("measured on", "machine"),
     ]
-    notes = [f"{d.tag}: {d.text}" for d in deviations] + [READING]
+    notes = [f"{d.tag}: {d.text}" for d in deviations] + [READING, COST]
     return [csv_table("table3", f"Table 3 — classification: measured top-5 error beside the paper's "
                       f"(combined by {facts.rule})", cells, versus_paper, notes=notes),
             csv_table("table3_more", "Table 3 (continued) — top-1 error, significance and images "

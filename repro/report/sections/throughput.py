@@ -1,13 +1,15 @@
 """Throughput from `repro bench` (results/bench): the machine, the bare network, the engine end to end,
-memory, the peers, precision agreement and the targets, with the benchmark's own plot."""
+memory, the peers, precision agreement and the targets, with the benchmark's own plot; and what the
+full Table 3 would take on N such machines (:mod:`repro.report.full_run`)."""
 from __future__ import annotations
 
 from repro import results_schema as schema
+from repro.report import full_run
 from repro.report.cells import MISSING, CsvCells, render
 from repro.report.context import ReportContext
 from repro.report.document import Block, Paragraph, Section
 from repro.report.inputs import RunInputs
-from repro.report.tables import Column, csv_table, interval, value
+from repro.report.tables import Column, csv_table, frame_table, interval, value
 
 MODEL = (value("model", "model"), value("backend", "backend"), value("precision", "precision"))
 #: (artefact, caption, columns, which rows: "all" or a function of the frame, note)
@@ -79,6 +81,29 @@ def _table(run: RunInputs, artefact: schema.Artefact, caption: str, columns: tup
                      chosen, [n for n in (note, f"Written by `{artefact.command}`.") if n])
 
 
+def _full_run(run: RunInputs) -> Block:
+    """The full Table 3 projected from this machine's measured crops/s, per backend."""
+    rates = full_run.backend_rates(run.bench.tables)
+    if rates.empty:
+        return Paragraph(f"Full Table 3 on N machines: not projected ({full_run.MODEL} was not "
+                         f"benchmarked in this run).", "absent")
+    merge = full_run.merge_seconds(run.root)
+    machine = run.bench.machine
+    where = (f"{machine.get('cpu', MISSING)} ({machine.get('logical_cpus', MISSING)} CPUs)"
+             if machine else "the benchmark's machine")
+    size = run.bench.manifest.get("config", {}).get("input_size", MISSING)
+    notes = full_run.projection_notes(merge, where)
+    if size != 224:
+        notes.append(f"The benchmark ran {full_run.MODEL} at {size} px, not the paper's 224 px: these "
+                     f"hours are not those of the full run (rerun `{schema.BENCH_BARE.command}`).")
+    columns = {"backend": ("backend", "text"), "precision": ("precision", "text"),
+               "crops_per_s": ("crops/s", "number"), "basis": ("rate measured", "text"),
+               **{f"hours_{n}": (f"hours on {n}", "number") for n in full_run.MACHINES}}
+    return frame_table("full_table3", f"Full Table 3 ({full_run.FULL_FORWARDS / 1e6:.1f} M forwards of "
+                       f"{full_run.MODEL}, measured at {size} px) projected onto N machines like this one",
+                       full_run.projection(rates, merge), columns, notes)
+
+
 def section(ctx: ReportContext) -> Section:
     """Throughput: what `repro bench` measured on this run's machine (absent without results/bench)."""
     run = ctx.main
@@ -93,5 +118,6 @@ def section(ctx: ReportContext) -> Section:
                                  "end to end as a share of the bare bound (middle), single-crop "
                                  "images/s of ours and the peers (right).", png))
     blocks += [_table(run, *spec) for spec in TABLES]
+    blocks.append(_full_run(run))
     return Section("throughput", "Throughput", tuple(blocks))
 
