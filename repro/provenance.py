@@ -39,16 +39,26 @@ def git_commit(start: Path | None = None) -> str:
     return commit + ("-dirty" if dirty else "")
 
 
-def cpu_model() -> str:
-    """The processor's model name (``/proc/cpuinfo``; the platform's processor string elsewhere)."""
+def _cpuinfo_field(name: str) -> str:
+    """The first ``name`` line of ``/proc/cpuinfo`` ("" where there is none)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             key, _, value = line.partition(":")
-            if key.strip() == "model name" and value.strip():
+            if key.strip() == name and value.strip():
                 return value.strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return ""
+
+
+def cpu_model() -> str:
+    """The processor's model name (``/proc/cpuinfo``; the platform's processor string elsewhere)."""
+    return _cpuinfo_field("model name") or platform.processor() or platform.machine()
+
+
+def cpu_flags() -> set[str]:
+    """The processor's feature flags (``/proc/cpuinfo``; empty where there is none)."""
+    return set(_cpuinfo_field("flags").split())
 
 
 def machine() -> dict[str, object]:

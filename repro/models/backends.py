@@ -36,6 +36,7 @@ from repro.data.decode import decode_image
 from repro.errors import ReproError
 from repro.models.classifier import Classifier, prepare_for_inference
 from repro.models.refs import LoadedModel
+from repro.provenance import cpu_flags
 from repro.registry import Registry
 
 Predictor = Callable[[np.ndarray], np.ndarray]
@@ -114,12 +115,21 @@ def _mxnet_fused(model: LoadedModel, ctxs: tuple, batch_shape: tuple[int, ...]) 
     return _gluon_predictor(_fused_classifier(model, ctx, batch_shape), ctx)
 
 
+def bf16_supported() -> bool:
+    """Whether oneDNN can run bf16 here: its ``mayiuse(avx512_core)`` needs AVX-512 F, BW, VL and DQ."""
+    return {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= cpu_flags()
+
+
 def _mxnet_bf16(model: LoadedModel, ctxs: tuple, batch_shape: tuple[int, ...]) -> Predictor:
     """MXNet AMP bfloat16 on oneDNN, then fused: convolutions and dense layers in bf16, softmax in
     fp32."""
     from mxnet.contrib import amp
 
     ctx = _single_cpu(ctxs, "mxnet-bf16")
+    if not bf16_supported():
+        raise ReproError("--backend mxnet-bf16 needs a CPU with AVX-512 (MXNet 1.9.1's oneDNN 2.4 has bf16 "
+                         "kernels only from avx512_core up; this CPU has no avx512f flag): use mxnet-fused "
+                         "(fp32) or mxnet-int8 here")
     sample = mx.nd.zeros(batch_shape, dtype="uint8", ctx=ctx)
     classifier = _classifier(model, ctx)
     classifier(sample)  # AMP converts the traced graph
