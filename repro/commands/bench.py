@@ -7,10 +7,18 @@ GluonCV-style DataLoader loop, torchvision eager and channels-last when an inter
 given), and, with trained members and a labelled dataset, how far bf16/int8 move the answers. Writes
 CSVs, a plot, summary.md (the README section) and manifest.json to --out; checks the targets.
 
+--scale instead measures a full-size run's costs beyond the networks (a synthetic 7 x 50,000 x 1,000
+store written as 4 shards, `repro merge`, table 3, ensemble, report; `repro evaluate` on 1k, 10k, 50k
+generated JPEGs): scale.csv and its rows of targets.csv. --fast-modes judges bf16 and int8 against
+fp32 on the canary (efficientnet-lite0, pretrained) over the real images: fast_modes.csv.
+
 Examples:
   repro bench --out results/bench                        # the full run (~30 min on 2 cores)
   repro bench --out /tmp/b --quick                        # a tiny run: does everything, measures little
   repro bench --member m1/model.json --member m2/model.json --agreement-data /tmp/mini
+  repro bench --scale --work-dir /tmp/scale-cache         # ~11 GB of disk, ~30 min on 2 cores
+  repro bench --scale --scale-images 256 --scale-models 2 --eval-images 8,16,32   # a tiny one
+  repro bench --fast-modes                                # the canary on ../shared/data
 """
 from __future__ import annotations
 
@@ -39,6 +47,7 @@ _counts.__name__ = "CROPS=IMAGES list"
 
 def configure(parser) -> None:
     import os
+    import tempfile
 
     from repro.commands._types import (
         any_path,
@@ -90,6 +99,20 @@ def configure(parser) -> None:
     parser.add_argument("--agreement-data", type=existing_dir, default=None, metavar="DIR",
                         help="labelled dataset root (val/, devkit, train/) for the agreement check")
     parser.add_argument("--no-peak", action="store_true", help="skip the CPU peak probe")
+    scale = parser.add_argument_group("scale run (--scale)")
+    scale.add_argument("--scale", action="store_true", help="measure the full-size costs: scale.csv")
+    scale.add_argument("--work-dir", type=output_dir, default=tempfile.gettempdir(),
+                       help="where the synthetic store and images are written, then deleted "
+                            "(default %(default)s; ~21 GB free at full size)")
+    scale.add_argument("--scale-models", type=positive_int, default=7, help="members of the store (7)")
+    scale.add_argument("--scale-images", type=positive_int, default=50_000, help="images of the store")
+    scale.add_argument("--scale-classes", type=positive_int, default=1000, help="classes of the store")
+    scale.add_argument("--scale-shards", type=positive_int, default=4, help="shards written, then merged")
+    scale.add_argument("--scale-chunk-images", type=positive_int, default=64, help="images per chunk")
+    scale.add_argument("--warm-cache", action="store_true",
+                       help="keep the store in the page cache (default: dropped before each command)")
+    scale.add_argument("--eval-images", type=positive_int_list, default="1000,10000,50000",
+                       help="index sizes for `repro evaluate` (default %(default)s)")
 
 
 def run(args) -> int:
@@ -103,6 +126,8 @@ def run(args) -> int:
         os.environ["OMP_NUM_THREADS"] = str(threads)
     os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")  # no log line per oneDNN graph partition
 
+    if args.scale:
+        return _scale(args)
     from repro.bench.run import BenchConfig, run_bench
 
     config = BenchConfig(
@@ -121,4 +146,18 @@ def run(args) -> int:
         config = config.quick()
     run_bench(config)
     print((Path(args.out) / "summary.md").read_text())
+    return 0
+
+
+def _scale(args) -> int:
+    from pathlib import Path
+
+    from repro.bench.scale import ScaleConfig, run_scale
+
+    frame = run_scale(ScaleConfig(
+        out=Path(args.out), work_dir=Path(args.work_dir), models=args.scale_models,
+        images=args.scale_images, classes=args.scale_classes, shards=args.scale_shards,
+        chunk_images=args.scale_chunk_images, cold=not args.warm_cache,
+        eval_images=tuple(args.eval_images), workers=args.workers))
+    print(frame.drop(columns="note").to_string(index=False))
     return 0
