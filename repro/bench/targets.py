@@ -169,3 +169,18 @@ def merged_targets(path: str | Path, rows: pd.DataFrame, prefix: str = "") -> pd
     kept = schema.read_frame_at(schema.BENCH_TARGETS, path)
     kept = kept[[_run_of(target) != prefix for target in kept["target"]]]
     return pd.concat([kept, rows], ignore_index=True) if not kept.empty else rows
+
+
+def check_fast_mode_targets(fast: pd.DataFrame, model: str) -> pd.DataFrame:
+    """The fast-modes run's rows: each non-fp32 mode's top-1 agreement with fp32 on each image set
+    (reported, as on the trained members), or n/a with the reason when this CPU cannot run it."""
+    rows = []
+    for _, row in fast[fast["precision"] != "fp32"].iterrows():
+        ran = pd.notna(row["top1_agreement"])
+        detail = (f"{row['images']} images, 1 crop: top-1 err {row['top1_err_diff']:+.4f}, top-5 err "
+                  f"{row['top5_err_diff']:+.4f} vs fp32; {row['speedup']:.2f}x fp32 crops/s"
+                  if ran else row["note"])
+        rows.append(_row(f"{FAST_MODES_PREFIX}{row['backend']} top-1 agreement with fp32 reported",
+                         f"{model} / {row['images_set']}", row["top1_agreement"] if ran else None,
+                         "measured", True if ran else None, detail))
+    return pd.DataFrame(rows, columns=list(schema.BENCH_TARGETS.names))

@@ -113,6 +113,19 @@ def configure(parser) -> None:
                        help="keep the store in the page cache (default: dropped before each command)")
     scale.add_argument("--eval-images", type=positive_int_list, default="1000,10000,50000",
                        help="index sizes for `repro evaluate` (default %(default)s)")
+    fast = parser.add_argument_group("fast modes on a real network (--fast-modes)")
+    fast.add_argument("--fast-modes", action="store_true",
+                      help="bf16 and int8 against fp32 on the canary over real images: fast_modes.csv")
+    fast.add_argument("--fast-data", type=any_path, default=shared,
+                      help="the folder holding imagenet-samples/, ilsvrc2012-val-sample/ and "
+                           "ilsvrc2014-devkit/ (default %(default)s)")
+    fast.add_argument("--fast-backends", type=text, default="onnxruntime,mxnet-int8,mxnet-bf16",
+                      help="backends judged against MXNet fp32 (default %(default)s)")
+    fast.add_argument("--fast-step", type=positive_int, default=2,
+                      help="score every N-th class sample, calibrate int8 on others (default 2)")
+    fast.add_argument("--fast-calibration-images", type=positive_int, default=100,
+                      help="int8 calibration images, all class samples not scored (default 100)")
+    fast.add_argument("--fast-no-val", action="store_true", help="skip the 100 ILSVRC2012 val images")
 
 
 def run(args) -> int:
@@ -126,8 +139,14 @@ def run(args) -> int:
         os.environ["OMP_NUM_THREADS"] = str(threads)
     os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")  # no log line per oneDNN graph partition
 
+    if args.scale and args.fast_modes:
+        from repro.errors import ReproError
+
+        raise ReproError("give --scale or --fast-modes, not both (each is its own run)")
     if args.scale:
         return _scale(args)
+    if args.fast_modes:
+        return _fast_modes(args)
     from repro.bench.run import BenchConfig, run_bench
 
     config = BenchConfig(
@@ -159,5 +178,22 @@ def _scale(args) -> int:
         images=args.scale_images, classes=args.scale_classes, shards=args.scale_shards,
         chunk_images=args.scale_chunk_images, cold=not args.warm_cache,
         eval_images=tuple(args.eval_images), workers=args.workers))
+    print(frame.drop(columns="note").to_string(index=False))
+    return 0
+
+
+def _fast_modes(args) -> int:
+    from pathlib import Path
+
+    from repro.bench.fast_modes import FastModesConfig, run_fast_modes
+    from repro.errors import ReproError
+
+    data = Path(args.fast_data)
+    if not (data / "imagenet-samples").is_dir():
+        raise ReproError(f"--fast-data {data} has no imagenet-samples/ (the 1,000 ILSVRC class samples)")
+    frame = run_fast_modes(FastModesConfig(
+        out=Path(args.out), shared=data, backends=tuple(args.fast_backends.split(",")),
+        step=args.fast_step, calibration_images=args.fast_calibration_images, val=not args.fast_no_val,
+        workers=args.workers))
     print(frame.drop(columns="note").to_string(index=False))
     return 0
