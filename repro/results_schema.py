@@ -515,12 +515,17 @@ BENCH_SCALE = declare(Artefact(
     "bench_scale", "bench/scale.csv", "csv",
     "the full-size costs beyond the networks: a synthetic store (7 x 50,000 x 1,000, 144 crops) "
     "written as 4 shards, `repro merge`, `repro table 3`, `repro ensemble --crops 144`, `repro "
-    "report` (seconds, peak RSS of each process), and `repro evaluate` on 1k/10k/50k generated JPEGs "
+    "report` (wall and CPU seconds, peak RSS of each process), and `repro evaluate` on 1k/10k/50k generated JPEGs "
     "with the fitted slopes (MB per 10k images, s per image); targets in targets.csv",
     "repro bench --scale --out results/bench", "bench", 1,
     columns("step models:count images:count classes:count crops:count seconds:seconds "
-            "peak_rss_mb:megabytes store_mb:megabytes seconds_per_image:seconds "
+            "cpu_seconds:seconds peak_rss_mb:megabytes store_mb:megabytes seconds_per_image:seconds "
             "rss_mb_per_10k_images:megabytes cold_cache:flag load:number note")))
+BENCH_SCALE_PROFILE = declare(Artefact(
+    "bench_scale_profile", "bench/scale_profile.md", "markdown",
+    "`repro table 3` on the full-size synthetic store under cProfile (own and cumulative time), with "
+    "its timed wall and CPU seconds: where the reads spend their time",
+    "repro bench --scale --out results/bench", "bench"))
 BENCH_FAST_MODES = declare(Artefact(
     "bench_fast_modes", "bench/fast_modes.csv", "csv",
     "bf16 and int8 against fp32 on a real network (the canary, efficientnet-lite0, pretrained) over "

@@ -25,8 +25,9 @@ from repro.models.refs import ModelRef
 def evaluation_peak_rss(ref: ModelRef, index: LabelIndex, root: Path, crops: str, backend: str,
                         batch_size: int, workers: int, work_dir: Path, engine_time: bool = False) -> dict:
     """One row: peak RSS (MB) and wall time of ``repro evaluate`` over ``index`` in a new process;
-    with ``engine_time``, also ``engine_seconds``: the evaluation's own wall time as its store's run
-    record gives it (without the interpreter's start and the model's build)."""
+    with ``engine_time``, also ``engine_seconds``, the evaluation's own wall time as its store's run
+    record gives it (without the interpreter's start and the model's build), and the process's
+    ``cpu_seconds`` (user + system)."""
     with tempfile.TemporaryDirectory(dir=work_dir, prefix="memory-") as tmp:
         index_path = index.to_csv(Path(tmp) / "index.csv")
         command = [sys.executable, "-m", "repro", "evaluate", "--index", str(index_path),
@@ -43,7 +44,8 @@ def evaluation_peak_rss(ref: ModelRef, index: LabelIndex, root: Path, crops: str
         child.stderr.close()
         if os.waitstatus_to_exitcode(status) != 0:
             raise ReproError(f"memory measurement failed ({' '.join(command)}):\n{error[-2000:]}")
-        timed = {"engine_seconds": _engine_seconds(Path(tmp) / "store")} if engine_time else {}
+        timed = {"engine_seconds": _engine_seconds(Path(tmp) / "store"),
+                 "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2)} if engine_time else {}
     name, _ = parse_backend(backend)
     return {**timed, "model": ref.spec_id, "backend": name, "precision": BACKENDS.get(name).precision,
             "crops_per_image": int(crops), "images": len(index),

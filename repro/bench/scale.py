@@ -11,12 +11,14 @@ Three parts, each command in its own process (its peak RSS is its own, ``wait4``
    indexes of 1,000, 10,000 and 50,000 generated JPEGs: peak RSS and seconds per image must not grow
    with the index; the fitted slopes (MB per 10k images, s per image) are reported.
 
-Rows go to ``scale.csv`` and their targets into ``targets.csv`` (:func:`repro.bench.targets.
-check_scale_targets`) beside the other runs' rows. Everything else lives in a temporary folder of
-``work_dir``, deleted at the end.
+After part 2, `repro table 3` runs once more under cProfile (``scale_profile.md``: where the reads
+spend their time, beside its timed wall and CPU seconds). Rows go to ``scale.csv`` and their targets
+into ``targets.csv`` (:func:`repro.bench.targets.check_scale_targets`) beside the other runs' rows.
+Everything else lives in a temporary folder of ``work_dir``, deleted at the end.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -27,9 +29,17 @@ import numpy as np
 import pandas as pd
 
 from repro import results_schema as schema
+from repro.atomic import write_text
 from repro.bench.images import bench_index, generate_images
 from repro.bench.memory import evaluation_peak_rss
-from repro.bench.scale_store import read_benchmark, timed_command, write_synthetic_store
+from repro.bench.scale_store import (
+    drop_from_page_cache,
+    profiled_command,
+    read_benchmark,
+    table3_arguments,
+    timed_command,
+    write_synthetic_store,
+)
 from repro.bench.targets import SCALE_PREFIX, check_scale_targets, merged_targets
 from repro.bench.timing import load_average
 from repro.engine.crops import get_scheme
@@ -53,6 +63,7 @@ class ScaleConfig:
     shards: int = 4
     chunk_images: int = 64  # `repro evaluate`'s default
     cold: bool = True  # drop the store's pages from the page cache before each command
+    profile: bool = True  # `repro table 3` once more under cProfile: scale_profile.md
     eval_images: tuple[int, ...] = (1000, 10_000, 50_000)
     eval_model: str = "googlenet-paper"
     eval_width: float = 0.0625
@@ -92,12 +103,13 @@ def _store_rows(config: ScaleConfig, work: Path) -> list[dict]:
     """Write the shards, merge them (timed), then time the readers over the merged store."""
     scheme = get_scheme("144")
     shards = [work / f"shard-{k}" for k in range(1, config.shards + 1)]
-    load, start = load_average(), time.perf_counter()
+    load, start, cpu = load_average(), time.perf_counter(), time.process_time()
     for k, root in enumerate(shards, start=1):
         write_synthetic_store(root, config.models, config.images, config.classes, scheme,
                               config.chunk_images, shard=(k, config.shards))
     written_mb = sum(p.stat().st_size for root in shards for p in root.rglob("*") if p.is_file()) / 2**20
-    rows = [{"step": "write", "seconds": round(time.perf_counter() - start, 2), "store_mb": round(written_mb, 1),
+    rows = [{"step": "write", "seconds": round(time.perf_counter() - start, 2),
+             "cpu_seconds": round(time.process_time() - cpu, 2), "store_mb": round(written_mb, 1),
              "load": load, "note": f"{config.shards} shard store directories through ModelStore, "
                                    f"{config.chunk_images} images per chunk"}]
     sources = [arg for root in shards[1:] for arg in ("--from", str(root))]
@@ -109,6 +121,12 @@ def _store_rows(config: ScaleConfig, work: Path) -> list[dict]:
     for root in shards[1:]:
         shutil.rmtree(root)
     reads = read_benchmark(shards[0], work / "results", config.cold)
+    if config.profile:
+        if config.cold:
+            drop_from_page_cache(shards[0])
+        profile = profiled_command(table3_arguments(shards[0], work / "results"), work)
+        write_text(Path(config.out) / schema.BENCH_SCALE_PROFILE.basename, _profile_markdown(
+            config, next(row for row in reads if row["step"] == "table3"), profile))
     shutil.rmtree(shards[0])  # ~11 GB at full size: not kept while the evaluations run
     return rows + [{**row, "note": _READ_NOTES[row["step"]]} for row in reads]
 
@@ -122,6 +140,18 @@ _READ_NOTES = {
 }
 
 
+def _profile_markdown(config: ScaleConfig, timed: dict, profile: str) -> str:
+    return "\n".join([
+        f"# `repro table 3` on the synthetic {config.size} store, profiled", "",
+        f"Timed without the profiler in the same run: {timed['seconds']:.1f} s wall, "
+        f"{timed['cpu_seconds']:.1f} s CPU (user + system), {timed['peak_rss_mb']:.0f} MB peak RSS, "
+        f"load average {timed['load']} on {len(os.sched_getaffinity(0))} CPUs before it (cold cache: "
+        f"{timed['cold_cache']}). Wall well above CPU is time spent waiting for the disk or for cores "
+        f"other processes hold. Below: cProfile of a second run (its times include the profiler's "
+        f"overhead), by own time, then by cumulative time. Written by `repro bench --scale`.", "",
+        "```", profile.strip(), "```", ""])
+
+
 def _evaluate_rows(config: ScaleConfig, work: Path) -> list[dict]:
     """`repro evaluate` over growing indexes of generated JPEGs, then the fitted slopes."""
     ref = parse_ref(config.eval_model, classes=config.eval_classes, width=config.eval_width,
@@ -132,7 +162,8 @@ def _evaluate_rows(config: ScaleConfig, work: Path) -> list[dict]:
         measured = evaluation_peak_rss(ref, bench_index(root, count), root, "1", config.eval_backend,
                                        config.eval_batch, config.workers, work, engine_time=True)
         rows.append({"step": "evaluate", "images": count, "classes": config.eval_classes, "crops": 1,
-                     "seconds": measured["process_seconds"], "peak_rss_mb": measured["peak_rss_mb"],
+                     "seconds": measured["process_seconds"], "cpu_seconds": measured["cpu_seconds"],
+                     "peak_rss_mb": measured["peak_rss_mb"],
                      "seconds_per_image": round(measured["engine_seconds"] / count, 6),
                      "load": measured["load"],
                      "note": f"{config.evaluated}, {config.image_size[0]}x{config.image_size[1]} "
@@ -159,6 +190,8 @@ def run_scale(config: ScaleConfig) -> pd.DataFrame:
     ``config.out`` and returns the scale table."""
     Path(config.work_dir).mkdir(parents=True, exist_ok=True)
     _check_space(config)
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="scale-", dir=config.work_dir))
     try:
         store_rows = [{"models": config.models, "images": config.images, "classes": config.classes,
@@ -167,8 +200,6 @@ def run_scale(config: ScaleConfig) -> pd.DataFrame:
         rows = store_rows + [{"models": 1, "cold_cache": False, **row} for row in _evaluate_rows(config, work)]
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
     frame = schema.frame_of(schema.BENCH_SCALE, rows)
     schema.write_frame_at(schema.BENCH_SCALE, frame, out / schema.BENCH_SCALE.basename)
     targets_path = out / schema.BENCH_TARGETS.basename

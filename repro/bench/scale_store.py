@@ -96,9 +96,10 @@ def drop_from_page_cache(root: str | Path) -> None:
 
 
 def timed_command(name: str, arguments: list[str], cold_root: Path | None = None) -> dict:
-    """One row: wall seconds and peak RSS (MB) of ``repro ARGUMENTS`` in a fresh interpreter
-    (``ru_maxrss`` of that child), the load average before it; with ``cold_root``, that directory's
-    pages are dropped first."""
+    """One row: wall seconds, CPU seconds (user + system) and peak RSS (MB) of ``repro ARGUMENTS``
+    in a fresh interpreter (``wait4``'s usage of that child), the load average before it; with
+    ``cold_root``, that directory's pages are dropped first. Wall well above CPU is time spent
+    waiting: for the disk, or for cores other processes hold."""
     if cold_root is not None:
         drop_from_page_cache(cold_root)
     load = load_average()
@@ -111,8 +112,10 @@ def timed_command(name: str, arguments: list[str], cold_root: Path | None = None
     child.stderr.close()
     if os.waitstatus_to_exitcode(status) != 0:
         raise ReproError(f"`repro {' '.join(arguments)}` failed:\n{error[-2000:]}")
-    return {"step": name, "seconds": round(seconds, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-            "cold_cache": cold_root is not None, "load": load}
+    return {"step": name, "seconds": round(seconds, 2),
+            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "cold_cache": cold_root is not None,
+            "load": load}
 
 
 def _results_with(store: Path, results: Path) -> Path:
@@ -131,8 +134,7 @@ def read_benchmark(store: str | Path, results: str | Path, cold: bool = False) -
     main, swapped = _results_with(store, results / "main"), _results_with(store, results / "swapped")
     cold_root = store if cold else None
     keys = sorted(p.parent.name for p in store.glob("*/store.json"))
-    rows = [timed_command("table3", ["table", "3", "--store", str(store), "--out", str(main),
-                                     "--dataset-name", "synthetic"], cold_root),
+    rows = [timed_command("table3", table3_arguments(store, results), cold_root),
             timed_command("ensemble", ["ensemble", "--store", str(store), "--crops", "144"], cold_root),
             timed_command("report", ["report", "--results", str(main), "--out",
                                      str(main / "report")], cold_root),
@@ -142,3 +144,28 @@ def read_benchmark(store: str | Path, results: str | Path, cold: bool = False) -
                                          "--out", str(main / "report-compare")], cold_root))
     rows[-1]["step"] = "report --compare"
     return rows
+
+
+def table3_arguments(store: Path, results: Path) -> list[str]:
+    """The `repro table 3` that :func:`read_benchmark` times (to profile it the same way)."""
+    return ["table", "3", "--store", str(store), "--out", str(results / "main"), "--dataset-name",
+            "synthetic"]
+
+
+def profiled_command(arguments: list[str], work: Path, top: int = 25) -> str:
+    """``repro ARGUMENTS`` once more under cProfile (not timed: the profiler slows it), its
+    ``top`` functions by own time and by cumulative time, as text."""
+    import io
+    import pstats
+
+    stats_path = work / "profile.pstats"
+    child = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(stats_path), "-m", "repro",
+                            *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if child.returncode != 0:
+        raise ReproError(f"profiling `repro {' '.join(arguments)}` failed:\n{child.stderr[-2000:]}")
+    text = io.StringIO()
+    stats = pstats.Stats(str(stats_path), stream=text).strip_dirs()
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats_path.unlink()
+    return text.getvalue()

@@ -139,8 +139,9 @@ def check_scale_targets(scale: pd.DataFrame, size: str, evaluated: str) -> pd.Da
             if limit is not None:
                 rows.append(_row(f"{SCALE_PREFIX}{READ_COMMANDS[step]} <= {limit:g} {unit}",
                                  f"synthetic {size}", measured, f"<= {limit:g}", measured <= limit,
-                                 f"{row['seconds']:.1f} s, {row['peak_rss_mb']:.0f} MB peak RSS (own "
-                                 f"process), cold cache {bool(row['cold_cache'])}, load {row['load']}"))
+                                 f"{row['seconds']:.1f} s wall, {row['cpu_seconds']:.1f} s CPU, "
+                                 f"{row['peak_rss_mb']:.0f} MB peak RSS (own process), cold cache "
+                                 f"{bool(row['cold_cache'])}, load {row['load']}"))
     runs = scale[scale["step"] == "evaluate"].sort_values("images")
     slope = scale[scale["step"] == "evaluate slope"].iloc[0]
     small, large = runs.iloc[0], runs.iloc[-1]

@@ -111,6 +111,8 @@ def configure(parser) -> None:
     scale.add_argument("--scale-chunk-images", type=positive_int, default=64, help="images per chunk")
     scale.add_argument("--warm-cache", action="store_true",
                        help="keep the store in the page cache (default: dropped before each command)")
+    scale.add_argument("--no-profile", action="store_true",
+                       help="skip the profiled second `repro table 3` (scale_profile.md)")
     scale.add_argument("--eval-images", type=positive_int_list, default="1000,10000,50000",
                        help="index sizes for `repro evaluate` (default %(default)s)")
     fast = parser.add_argument_group("fast modes on a real network (--fast-modes)")
@@ -176,7 +178,7 @@ def _scale(args) -> int:
     frame = run_scale(ScaleConfig(
         out=Path(args.out), work_dir=Path(args.work_dir), models=args.scale_models,
         images=args.scale_images, classes=args.scale_classes, shards=args.scale_shards,
-        chunk_images=args.scale_chunk_images, cold=not args.warm_cache,
+        chunk_images=args.scale_chunk_images, cold=not args.warm_cache, profile=not args.no_profile,
         eval_images=tuple(args.eval_images), workers=args.workers))
     print(frame.drop(columns="note").to_string(index=False))
     return 0

@@ -43,7 +43,8 @@ def test_a_tiny_scale_run_writes_its_rows_and_targets_beside_the_others(tmp_path
     store = scale[scale["crops"] == 144]
     assert (store["models"] == 2).all() and (store["images"] == 96).all() and store["cold_cache"].all()
     assert (store["seconds"] > 0).all() and (store["peak_rss_mb"].iloc[1:] > 100).all()  # a process each
-    assert store["store_mb"].iloc[0] == pytest.approx(2 * 96 * 10 * 4 * 8 / 2**20, rel=0.5)
+    assert (scale["cpu_seconds"].iloc[:10] > 0).all()  # measured for every row but the slope
+    assert store["store_mb"].iloc[0] >= round(2 * 96 * 10 * 4 * 8 / 2**20, 1)  # 8 float32 reductions
     evaluated = scale[scale["step"] == "evaluate"]
     assert list(evaluated["images"]) == [4, 8, 12] and (evaluated["seconds_per_image"] > 0).all()
     slope = scale[scale["step"] == "evaluate slope"].iloc[0]
@@ -56,6 +57,8 @@ def test_a_tiny_scale_run_writes_its_rows_and_targets_beside_the_others(tmp_path
     table3 = ours[ours["target"] == "scale: repro table 3 <= 60 s"].iloc[0]
     assert table3["measured"] == scale[scale["step"] == "table3"].iloc[0]["seconds"]
     assert table3["met"] == ("yes" if table3["measured"] <= 60 else "NO")
+    profile = (out / "scale_profile.md").read_text()
+    assert "table 3" in profile and "cumulative" in profile and "tottime" in profile
     assert not list(work.iterdir())  # the store, the images and the results are deleted
 
 
