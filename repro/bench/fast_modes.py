@@ -23,6 +23,7 @@ import pandas as pd
 
 from repro import results_schema as schema
 from repro.bench.agreement import same_top5
+from repro.bench.machine import cpu_flags, describe_machine
 from repro.bench.onednn import describe, onednn_kernels
 from repro.bench.targets import FAST_MODES_PREFIX, check_fast_mode_targets, merged_targets
 from repro.bench.timing import load_average
@@ -40,6 +41,10 @@ from repro.models.refs import load_model, parse_ref
 
 DEVKIT_GT = "data/ILSVRC2014_clsloc_validation_ground_truth.txt"
 DEVKIT_META = "data/meta_clsloc.mat"
+#: why bf16 fails on a CPU without AVX-512 (oneDNN 2.4, src/cpu/platform.cpp)
+BF16_WITHOUT_AVX512 = (" (oneDNN 2.4, MXNet 1.9.1's, supports bf16 only where the CPU has AVX-512: "
+                       "platform::has_data_type_support(bf16) is mayiuse(avx512_core), so no bf16 "
+                       "convolution, not even the reference one, can be created on AVX2)")
 
 
 @dataclass(frozen=True)
@@ -126,16 +131,13 @@ def run_fast_modes(config: FastModesConfig) -> pd.DataFrame:
         texts = {name: backend_with(name, calibration=calibration, calibration_images=n_calibration)
                  if parse_backend(name)[0] == "mxnet-int8" else name
                  for name in (config.reference, *config.backends)}
-        reference = {}
+        reference, cpu = {}, _cpu_note()
         for name, text in texts.items():
-            probe = onednn_kernels(backend_with(text, calibration_images=8) if "calibration" in text
-                                   else text, config.model)
-            kernels = (f"oneDNN {probe['isa'] or 'not used'}; AMX kernels: "
-                       f"{'yes' if probe['amx'] else 'no'}; convolutions: {describe(probe['kernels'])}")
+            probe, kernels = _kernels(name, text, config.model)
             for set_name, (index, root) in sets.items():
                 rows.append(_row(model, name, text, set_name, index, root, config, work, reference,
-                                 n_calibration, probe, kernels))
-    frame = schema.frame_of(schema.BENCH_FAST_MODES, rows)
+                                 n_calibration, probe["isa"], f"{kernels}; {cpu}"))
+    frame = schema.frame_of(schema.BENCH_FAST_MODES, rows).astype({"calibration_images": "Int64"})
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     schema.write_frame_at(schema.BENCH_FAST_MODES, frame, out / schema.BENCH_FAST_MODES.basename)
@@ -145,20 +147,39 @@ def run_fast_modes(config: FastModesConfig) -> pd.DataFrame:
     return frame
 
 
+def _cpu_note() -> str:
+    machine, flags = describe_machine(measure=False), cpu_flags()
+    amx = sorted(flag for flag in flags if flag.startswith("amx"))
+    return (f"CPU {machine.cpu}, {machine.simd}, AMX flags: {' '.join(amx) or 'none'}, AVX-512 "
+            f"{'yes' if 'avx512f' in flags else 'no'}")
+
+
+def _kernels(name: str, text: str, model: str) -> tuple[dict, str]:
+    """The oneDNN probe of one backend and its words for the note (ONNX Runtime has its own)."""
+    if not parse_backend(name)[0].startswith("mxnet"):
+        return {"isa": ""}, "ONNX Runtime's own CPU kernels (MLAS), not oneDNN"
+    probe = onednn_kernels(backend_with(text, calibration_images=8) if "calibration" in text else text,
+                           model)
+    words = (f"oneDNN {probe['isa'] or 'not used'}; AMX kernels: {'yes' if probe['amx'] else 'no'}; "
+             f"convolutions run: {describe(probe['kernels'])}")
+    return probe, words + (f"; failed: {probe['error']}" if probe["error"] else "")
+
+
 def _row(model, name: str, text: str, set_name: str, index: LabelIndex, root: Path,
-         config: FastModesConfig, work: Path, reference: dict, n_calibration: int, probe: dict,
+         config: FastModesConfig, work: Path, reference: dict, n_calibration: int, isa: str,
          kernels: str) -> dict:
     """One (backend, image set) row; the reference backend's probabilities are kept in ``reference``."""
     precision = BACKENDS.get(parse_backend(name)[0]).precision
     labels = np.asarray(index.class_indices)
     row = {"backend": name, "precision": precision, "images_set": set_name, "images": len(index),
            "calibration_images": n_calibration if precision == "int8" else None,
-           "onednn_isa": probe["isa"], "load": load_average()}
+           "onednn_isa": isa, "load": load_average()}
     try:
         probs, rate = _scored(model, text, ImageSource(index, root), config, work)
     except mx.base.MXNetError as exc:  # a kernel this CPU's oneDNN build does not have
         first = str(exc).strip().splitlines()[0]
-        return {**row, "note": f"could not run on this CPU: {first}; {kernels}"}
+        why = BF16_WITHOUT_AVX512 if precision == "bf16" and "avx512f" not in cpu_flags() else ""
+        return {**row, "note": f"could not run on this CPU: {first}{why}; {kernels}"}
     top1, top5 = _errors(probs, labels)
     if name == config.reference:
         reference[set_name] = (probs, top1, top5, rate)
