@@ -530,6 +530,32 @@ BENCH_TARGETS = declare(Artefact(
     "every performance target with its measured value, the requirement and whether it is met",
     _BENCH_COMMAND, "bench", 1, columns("target model measured:number required met detail")))
 
+BENCH_SCALE = declare(Artefact(
+    "bench_scale", "bench/scale.csv", "csv",
+    "the full-size costs beyond the networks: a synthetic store (7 x 50,000 x 1,000, 144 crops) "
+    "written as 4 shards, `repro merge`, `repro table 3`, `repro ensemble --crops 144`, `repro "
+    "report` (wall and CPU seconds, peak RSS of each process), and `repro evaluate` on 1k/10k/50k generated JPEGs "
+    "with the fitted slopes (MB per 10k images, s per image); targets in targets.csv",
+    "repro bench --scale --out results/bench", "bench", 1,
+    columns("step models:count images:count classes:count crops:count seconds:seconds "
+            "cpu_seconds:seconds peak_rss_mb:megabytes store_mb:megabytes seconds_per_image:seconds "
+            "rss_mb_per_10k_images:megabytes cold_cache:flag load:number note")))
+BENCH_SCALE_PROFILE = declare(Artefact(
+    "bench_scale_profile", "bench/scale_profile.md", "markdown",
+    "`repro table 3` on the full-size synthetic store under cProfile (own and cumulative time), with "
+    "its timed wall and CPU seconds: where the reads spend their time",
+    "repro bench --scale --out results/bench", "bench"))
+BENCH_FAST_MODES = declare(Artefact(
+    "bench_fast_modes", "bench/fast_modes.csv", "csv",
+    "bf16 and int8 against fp32 on a real network (the canary, efficientnet-lite0, pretrained) over "
+    "real images, 1 crop: top-1 agreement, top-1/top-5 error and their change, crops/s and speed-up; "
+    "whether oneDNN ran AMX kernels (its verbose log) in the notes",
+    "repro bench --fast-modes --out results/bench", "bench", 1,
+    columns("backend precision images_set images:count calibration_images:count "
+            "top1_agreement:fraction top5_agreement:fraction top1_err:fraction top5_err:fraction "
+            "top1_err_diff:pp top5_err_diff:pp crops_per_s:per_s speedup:times load:number "
+            "onednn_isa note")))
+
 
 def _union(*artefacts: Artefact, extra: tuple[Column, ...] = ()) -> tuple[Column, ...]:
     """The columns of ``artefacts`` in order of first appearance (as pandas concatenates them)."""

@@ -47,7 +47,8 @@ def _probabilities(refs: list[ModelRef], source: ImageSource, settings: Evaluati
     return found
 
 
-def _same_top5(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def same_top5(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per row: do ``a`` and ``b`` rank the same five classes on top (in any order)?"""
     return (np.sort(topk_classes(a, 5), axis=1) == np.sort(topk_classes(b, 5), axis=1)).all(axis=1)
 
 
@@ -83,7 +84,7 @@ def agreement(refs: list[ModelRef], data_root: Path, backends: list[str], refere
             rows.append({"backend": parse_backend(backend)[0], "reference": reference, "member": member,
                          "crops": crops, "images": len(labels),
                          "top1_agreement": round(float((probs.argmax(1) == ref_probs.argmax(1)).mean()), 4),
-                         "top5_agreement": round(float(_same_top5(probs, ref_probs).mean()), 4),
+                         "top5_agreement": round(float(same_top5(probs, ref_probs).mean()), 4),
                          **errors,
                          "top1_err_diff": round(errors["mode_top1_err"] - errors["fp32_top1_err"], 4),
                          "top5_err_diff": round(errors["mode_top5_err"] - errors["fp32_top5_err"], 4),

@@ -15,13 +15,15 @@ from repro.errors import ReproError
 GENERATED_SIZES = ((500, 375), (500, 333), (375, 500), (500, 500), (640, 480), (333, 500))
 
 
-def generate_images(directory: Path, count: int, seed: int = 0) -> Path:
-    """Write ``count`` smooth random JPEGs (quality 90) to ``directory``; deterministic in ``seed``."""
+def generate_images(directory: Path, count: int, seed: int = 0,
+                    sizes: tuple[tuple[int, int], ...] = GENERATED_SIZES) -> Path:
+    """Write ``count`` smooth random JPEGs (quality 90) to ``directory``, (width, height) cycling
+    through ``sizes``; deterministic in ``seed``."""
     directory.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     for number in range(count):
-        width, height = GENERATED_SIZES[number % len(GENERATED_SIZES)]
-        coarse = rng.integers(0, 256, size=(height // 25, width // 25, 3), dtype=np.uint8)
+        width, height = sizes[number % len(sizes)]
+        coarse = rng.integers(0, 256, size=(max(1, height // 25), max(1, width // 25), 3), dtype=np.uint8)
         image = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
         image = cv2.add(image, rng.integers(0, 24, size=image.shape, dtype=np.uint8))
         if not cv2.imwrite(str(directory / f"generated_{number:05d}.JPEG"), image,

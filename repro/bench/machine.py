@@ -122,6 +122,11 @@ def _cpuinfo() -> dict[str, str]:
     return fields
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (``/proc/cpuinfo``; empty where there is none)."""
+    return set(_cpuinfo().get("flags", "").split())
+
+
 def _physical_cores(cpus: set[int]) -> int:
     """Distinct (package, core) pairs among ``cpus``: SMT siblings share their FMA units."""
     cores = set()
@@ -168,7 +173,7 @@ def _probe(width: int, cores: int) -> tuple[float, float]:
 def describe_machine(measure: bool = True) -> Machine:
     """The machine this process runs on; ``measure=False`` skips the probes (peak unknown)."""
     info = _cpuinfo()
-    flags = set(info.get("flags", "").split())
+    flags = cpu_flags()
     cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
     cores = _physical_cores(cpus)
     cpu = info.get("model name", platform.processor() or platform.machine())

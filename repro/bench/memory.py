@@ -16,14 +16,18 @@ from pathlib import Path
 
 from repro.bench.timing import load_average
 from repro.data.ilsvrc.labels import LabelIndex
+from repro.engine.store import ModelStore, list_models
 from repro.errors import ReproError
 from repro.models.backends import BACKENDS, parse_backend
 from repro.models.refs import ModelRef
 
 
 def evaluation_peak_rss(ref: ModelRef, index: LabelIndex, root: Path, crops: str, backend: str,
-                        batch_size: int, workers: int, work_dir: Path) -> dict:
-    """One row: peak RSS (MB) and wall time of ``repro evaluate`` over ``index`` in a new process."""
+                        batch_size: int, workers: int, work_dir: Path, engine_time: bool = False) -> dict:
+    """One row: peak RSS (MB) and wall time of ``repro evaluate`` over ``index`` in a new process;
+    with ``engine_time``, also ``engine_seconds``, the evaluation's own wall time as its store's run
+    record gives it (without the interpreter's start and the model's build), and the process's
+    ``cpu_seconds`` (user + system)."""
     with tempfile.TemporaryDirectory(dir=work_dir, prefix="memory-") as tmp:
         index_path = index.to_csv(Path(tmp) / "index.csv")
         command = [sys.executable, "-m", "repro", "evaluate", "--index", str(index_path),
@@ -40,8 +44,17 @@ def evaluation_peak_rss(ref: ModelRef, index: LabelIndex, root: Path, crops: str
         child.stderr.close()
         if os.waitstatus_to_exitcode(status) != 0:
             raise ReproError(f"memory measurement failed ({' '.join(command)}):\n{error[-2000:]}")
+        timed = {"engine_seconds": _engine_seconds(Path(tmp) / "store"),
+                 "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2)} if engine_time else {}
     name, _ = parse_backend(backend)
-    return {"model": ref.spec_id, "backend": name, "precision": BACKENDS.get(name).precision,
+    return {**timed, "model": ref.spec_id, "backend": name, "precision": BACKENDS.get(name).precision,
             "crops_per_image": int(crops), "images": len(index),
             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
             "process_seconds": round(seconds, 2), "load": load}
+
+
+def _engine_seconds(store: Path) -> float:
+    """The wall seconds of the one run that computed the one model of ``store``."""
+    (key,) = list_models(store)
+    (records,) = ModelStore.open(store, key).run_records().values()
+    return round(sum(record["wall_seconds"] for record in records), 3)

@@ -24,7 +24,7 @@ from repro.bench.machine import Machine, describe_machine
 from repro.bench.memory import evaluation_peak_rss
 from repro.bench.network import bare_network, macs_per_crop
 from repro.bench.report import summary_markdown, write_plot
-from repro.bench.targets import add_bounds, check_targets
+from repro.bench.targets import add_bounds, check_targets, merged_targets
 from repro.engine.crops import get_scheme
 from repro.engine.evaluate import EvaluationSettings
 from repro.errors import ReproError
@@ -136,8 +136,10 @@ def _run(config: BenchConfig, out: Path, work: Path) -> dict[str, pd.DataFrame]:
     tables["peers"] = _write_csv(schema.BENCH_PEERS, _peers(config, refs, root, tables["end_to_end"], work),
                                  out)
     tables["agreement"] = _write_csv(schema.BENCH_AGREEMENT, _agreement(config, work), out)
-    tables["targets"] = _write_csv(schema.BENCH_TARGETS, check_targets(
-        tables["bare"], tables["end_to_end"], tables["peers"], tables["agreement"], tables["memory"]), out)
+    judged = check_targets(tables["bare"], tables["end_to_end"], tables["peers"], tables["agreement"],
+                           tables["memory"])  # kept after the rows `--scale`/`--fast-modes` left there
+    tables["targets"] = _write_csv(schema.BENCH_TARGETS, merged_targets(
+        out / schema.BENCH_TARGETS.basename, judged), out)
     write_plot(tables, machine, out / schema.BENCH_PLOT.basename)
     record = manifest(kind="benchmark", command=config.command, images=image_note,
                       config=json.loads(json.dumps(asdict(config), default=str)),

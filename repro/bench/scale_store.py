@@ -4,10 +4,11 @@ commands that read it timed with their peak RSS, each in its own process.
 
 The probabilities are synthetic (random rows with the label's class boosted, more so for more
 crops, so the tables have an order); what is measured is what reading costs: `repro table 3`,
-`repro ensemble` and `repro report` against the targets in :data:`READ_TARGETS`. The store's pages
+`repro ensemble` and `repro report` (their targets: :mod:`repro.bench.targets`). The store's pages
 can be dropped from the page cache first (``cold=True``, ``posix_fadvise(DONTNEED)``: no privileges
 needed), so the time includes the disk (as far as the guest sees it: a virtual disk may be cached by
-its host). :func:`scale_benchmark` does it all in a temporary folder (for `repro bench --scale`).
+its host). A store can be written as one shard of N (as `repro evaluate --shard K/N` writes it), so
+`repro merge` of the shards is timed too (:mod:`repro.bench.scale`).
 """
 from __future__ import annotations
 
@@ -25,12 +26,9 @@ from repro.data.ilsvrc.labels import LabelIndex
 from repro.engine.crops import CropScheme
 from repro.engine.identity import DataRecord
 from repro.engine.reductions import reductions_for
-from repro.engine.store import ModelStore, StoreSpec
+from repro.engine.store import ModelStore, StoreSpec, shard_chunks
 from repro.errors import ReproError
 from repro.provenance import manifest
-
-#: command -> (seconds, peak RSS MB) the read path must stay within on 7 x 50,000 x 1,000.
-READ_TARGETS = {"table3": (60.0, 3072.0), "ensemble": (15.0, None), "report": (120.0, None)}
 
 
 def synthetic_index(images: int, classes: int) -> LabelIndex:
@@ -52,9 +50,13 @@ def _spec(member: int, scheme: CropScheme, index: LabelIndex, classes: int, chun
 
 
 def write_synthetic_store(root: str | Path, models: int, images: int, classes: int,
-                          scheme: CropScheme, chunk_images: int = 64, seed: int = 0) -> list[ModelStore]:
-    """A complete store of ``models`` members under ``root``, written chunk by chunk through
-    :class:`ModelStore` (as `repro evaluate --crops 144` chunks it by default), with manifests."""
+                          scheme: CropScheme, chunk_images: int = 64, seed: int = 0,
+                          shard: tuple[int, int] = (1, 1)) -> list[ModelStore]:
+    """A store of ``models`` members under ``root``, written chunk by chunk through
+    :class:`ModelStore` (as `repro evaluate --crops 144` chunks it by default): every chunk and
+    the manifests, or only the chunks of ``shard`` K/N (no manifest; `repro merge` completes it).
+    A chunk's values depend only on ``seed``, the member and the chunk, so shards merge into
+    exactly the store written whole."""
     root = Path(root)
     index = synthetic_index(images, classes)
     index.to_csv(root / "index.csv")
@@ -63,8 +65,8 @@ def write_synthetic_store(root: str | Path, models: int, images: int, classes: i
     stores = []
     for member in range(models):
         store = ModelStore.open_or_create(root, _spec(member, scheme, index, classes, chunk_images))
-        rng = np.random.default_rng([seed, member])
-        for chunk in store.missing_chunks():
+        for chunk in shard_chunks(store.spec.n_chunks, shard):
+            rng = np.random.default_rng([seed, member, chunk])
             rows = store.spec.chunk_rows(chunk)
             base = rng.random((len(rows), classes), dtype=np.float32)
             picked = (np.arange(len(rows)), labels[rows.start:rows.stop])
@@ -75,7 +77,8 @@ def write_synthetic_store(root: str | Path, models: int, images: int, classes: i
                 probs /= probs.sum(axis=1, keepdims=True)
                 arrays[reduction.name] = probs
             store.write_chunk(chunk, np.ones(len(rows), dtype=bool), arrays)
-        store.write_manifest(manifest(kind="synthetic-store", seed=seed))
+        if shard == (1, 1):
+            store.write_manifest(manifest(kind="synthetic-store", seed=seed))
         stores.append(store)
     return stores
 
@@ -93,8 +96,10 @@ def drop_from_page_cache(root: str | Path) -> None:
 
 
 def timed_command(name: str, arguments: list[str], cold_root: Path | None = None) -> dict:
-    """One row: wall seconds and peak RSS (MB) of ``repro ARGUMENTS`` in a fresh interpreter, the
-    load average before it; with ``cold_root``, that directory's pages are dropped first."""
+    """One row: wall seconds, CPU seconds (user + system) and peak RSS (MB) of ``repro ARGUMENTS``
+    in a fresh interpreter (``wait4``'s usage of that child), the load average before it; with
+    ``cold_root``, that directory's pages are dropped first. Wall well above CPU is time spent
+    waiting: for the disk, or for cores other processes hold."""
     if cold_root is not None:
         drop_from_page_cache(cold_root)
     load = load_average()
@@ -107,12 +112,10 @@ def timed_command(name: str, arguments: list[str], cold_root: Path | None = None
     child.stderr.close()
     if os.waitstatus_to_exitcode(status) != 0:
         raise ReproError(f"`repro {' '.join(arguments)}` failed:\n{error[-2000:]}")
-    limit_s, limit_mb = READ_TARGETS.get(name, (None, None))
-    peak = round(usage.ru_maxrss / 1024, 1)
-    return {"command": name, "seconds": round(seconds, 2), "peak_rss_mb": peak,
-            "target_seconds": limit_s, "target_peak_rss_mb": limit_mb,
-            "met": (limit_s is None or seconds <= limit_s) and (limit_mb is None or peak <= limit_mb),
-            "cold_cache": cold_root is not None, "load": load}
+    return {"step": name, "seconds": round(seconds, 2),
+            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "cold_cache": cold_root is not None,
+            "load": load}
 
 
 def _results_with(store: Path, results: Path) -> Path:
@@ -131,8 +134,7 @@ def read_benchmark(store: str | Path, results: str | Path, cold: bool = False) -
     main, swapped = _results_with(store, results / "main"), _results_with(store, results / "swapped")
     cold_root = store if cold else None
     keys = sorted(p.parent.name for p in store.glob("*/store.json"))
-    rows = [timed_command("table3", ["table", "3", "--store", str(store), "--out", str(main),
-                                     "--dataset-name", "synthetic"], cold_root),
+    rows = [timed_command("table3", table3_arguments(store, results), cold_root),
             timed_command("ensemble", ["ensemble", "--store", str(store), "--crops", "144"], cold_root),
             timed_command("report", ["report", "--results", str(main), "--out",
                                      str(main / "report")], cold_root),
@@ -140,26 +142,30 @@ def read_benchmark(store: str | Path, results: str | Path, cold: bool = False) -
                                               "--models", ",".join(reversed(keys))], cold_root)]
     rows.append(timed_command("report", ["report", "--results", str(main), "--compare", str(swapped),
                                          "--out", str(main / "report-compare")], cold_root))
-    rows[-1]["command"] = "report --compare"
+    rows[-1]["step"] = "report --compare"
     return rows
 
 
-def scale_benchmark(work_dir: str | Path, scheme: CropScheme, models: int = 7, images: int = 50_000,
-                    classes: int = 1000, cold: bool = True) -> list[dict]:
-    """Write a synthetic store of ``models`` x ``images`` x ``classes`` under a new folder of
-    ``work_dir`` (11.2 GB at full size with the 144-crop scheme: check the free space), time its
-    reads (:func:`read_benchmark`) and delete it; one row per command, the write first."""
-    import shutil
-    import tempfile
+def table3_arguments(store: Path, results: Path) -> list[str]:
+    """The `repro table 3` that :func:`read_benchmark` times (to profile it the same way)."""
+    return ["table", "3", "--store", str(store), "--out", str(results / "main"), "--dataset-name",
+            "synthetic"]
 
-    work = Path(tempfile.mkdtemp(prefix="scale-store-", dir=work_dir))
-    try:
-        load = load_average()
-        start = time.perf_counter()
-        write_synthetic_store(work / "store", models, images, classes, scheme)
-        written = {"command": "write", "seconds": round(time.perf_counter() - start, 2),
-                   "store_mb": round(sum(p.stat().st_size for p in (work / "store").rglob("*")
-                                         if p.is_file()) / 2**20, 1), "load": load}
-        return [written, *read_benchmark(work / "store", work / "results", cold)]
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+
+def profiled_command(arguments: list[str], work: Path, top: int = 25) -> str:
+    """``repro ARGUMENTS`` once more under cProfile (not timed: the profiler slows it), its
+    ``top`` functions by own time and by cumulative time, as text."""
+    import io
+    import pstats
+
+    stats_path = work / "profile.pstats"
+    child = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(stats_path), "-m", "repro",
+                            *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if child.returncode != 0:
+        raise ReproError(f"profiling `repro {' '.join(arguments)}` failed:\n{child.stderr[-2000:]}")
+    text = io.StringIO()
+    stats = pstats.Stats(str(stats_path), stream=text).strip_dirs()
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats_path.unlink()
+    return text.getvalue()

@@ -5,8 +5,11 @@ reading); the ratio to plain MXNet fp32 is given beside it, because that is the 
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
+from repro import results_schema as schema
 from repro.engine.crops import get_scheme
 from repro.engine.reductions import reductions_for
 
@@ -112,3 +115,73 @@ def check_targets(bare: pd.DataFrame, e2e: pd.DataFrame, peers: pd.DataFrame,
                          f"peak RSS of `repro evaluate` (own process): {sizes} images; judged from "
                          f"{middle['images']} to {large['images']} images (the prefetch window fills first)"))
     return pd.DataFrame(rows)
+
+
+# -- the scale run (`repro bench --scale`) and the other runs' rows of targets.csv ---------------------
+
+SCALE_PREFIX = "scale: "
+FAST_MODES_PREFIX = "fast modes: "
+RUN_PREFIXES = (SCALE_PREFIX, FAST_MODES_PREFIX)  # the main benchmark's targets have none
+#: step -> (seconds, peak RSS MB) the read path must stay within on 7 x 50,000 x 1,000 (issue 14).
+READ_TARGETS = {"table3": (60.0, 3072.0), "ensemble": (15.0, None), "report": (120.0, None)}
+READ_COMMANDS = {"table3": "repro table 3", "ensemble": "repro ensemble --crops 144", "report": "repro report"}
+EVALUATE_GROWTH = 1.10  # peak RSS and seconds per image, largest index over smallest: "flat"
+
+
+def check_scale_targets(scale: pd.DataFrame, size: str, evaluated: str) -> pd.DataFrame:
+    """The scale run's targets: the readers' seconds and peak RSS on the ``size`` store, and the
+    peak RSS and seconds per image of `repro evaluate` (of the ``evaluated`` model) flat in the
+    number of images."""
+    rows = []
+    for step, (seconds, megabytes) in READ_TARGETS.items():
+        row = scale[scale["step"] == step].iloc[0]
+        for measured, limit, unit in ((row["seconds"], seconds, "s"), (row["peak_rss_mb"], megabytes, "MB")):
+            if limit is not None:
+                rows.append(_row(f"{SCALE_PREFIX}{READ_COMMANDS[step]} <= {limit:g} {unit}",
+                                 f"synthetic {size}", measured, f"<= {limit:g}", measured <= limit,
+                                 f"{row['seconds']:.1f} s wall, {row['cpu_seconds']:.1f} s CPU, "
+                                 f"{row['peak_rss_mb']:.0f} MB peak RSS (own process), cold cache "
+                                 f"{bool(row['cold_cache'])}, load {row['load']}"))
+    runs = scale[scale["step"] == "evaluate"].sort_values("images")
+    slope = scale[scale["step"] == "evaluate slope"].iloc[0]
+    small, large = runs.iloc[0], runs.iloc[-1]
+    for column, what, fitted in (("peak_rss_mb", "peak RSS", f"{slope['rss_mb_per_10k_images']:+.1f} MB "
+                                  f"per 10k images"),
+                                 ("seconds_per_image", "seconds per image",
+                                  f"{slope['seconds_per_image'] * 1e3:.3f} ms per image")):
+        growth = large[column] / small[column]
+        values = ", ".join(f"{r[column]:.4g} at {r['images']}" for _, r in runs.iterrows())
+        rows.append(_row(f"{SCALE_PREFIX}repro evaluate {what} flat in images", evaluated,
+                         growth, f"<= {EVALUATE_GROWTH}", growth <= EVALUATE_GROWTH,
+                         f"{values} images (largest over smallest); fitted slope {fitted}; "
+                         f"load {small['load']}..{large['load']}"))
+    return pd.DataFrame(rows)
+
+
+def _run_of(target: str) -> str:
+    return next((prefix for prefix in RUN_PREFIXES if target.startswith(prefix)), "")
+
+
+def merged_targets(path: str | Path, rows: pd.DataFrame, prefix: str = "") -> pd.DataFrame:
+    """``rows`` (one kind of run's targets, each named with ``prefix``; the main benchmark's have
+    none) after the rows the other kinds of run left in the targets file at ``path``."""
+    if not Path(path).is_file():
+        return rows
+    kept = schema.read_frame_at(schema.BENCH_TARGETS, path)
+    kept = kept[[_run_of(target) != prefix for target in kept["target"]]]
+    return pd.concat([kept, rows], ignore_index=True) if not kept.empty else rows
+
+
+def check_fast_mode_targets(fast: pd.DataFrame, model: str) -> pd.DataFrame:
+    """The fast-modes run's rows: each non-fp32 mode's top-1 agreement with fp32 on each image set
+    (reported, as on the trained members), or n/a with the reason when this CPU cannot run it."""
+    rows = []
+    for _, row in fast[fast["precision"] != "fp32"].iterrows():
+        ran = pd.notna(row["top1_agreement"])
+        detail = (f"{row['images']} images, 1 crop: top-1 err {row['top1_err_diff']:+.4f}, top-5 err "
+                  f"{row['top5_err_diff']:+.4f} vs fp32; {row['speedup']:.2f}x fp32 crops/s"
+                  if ran else row["note"])
+        rows.append(_row(f"{FAST_MODES_PREFIX}{row['backend']} top-1 agreement with fp32 reported",
+                         f"{model} / {row['images_set']}", row["top1_agreement"] if ran else None,
+                         "measured", True if ran else None, detail))
+    return pd.DataFrame(rows, columns=list(schema.BENCH_TARGETS.names))

@@ -7,10 +7,18 @@ GluonCV-style DataLoader loop, torchvision eager and channels-last when an inter
 given), and, with trained members and a labelled dataset, how far bf16/int8 move the answers. Writes
 CSVs, a plot, summary.md (the README section) and manifest.json to --out; checks the targets.
 
+--scale instead measures a full-size run's costs beyond the networks (a synthetic 7 x 50,000 x 1,000
+store written as 4 shards, `repro merge`, table 3, ensemble, report; `repro evaluate` on 1k, 10k, 50k
+generated JPEGs): scale.csv and its rows of targets.csv. --fast-modes judges bf16 and int8 against
+fp32 on the canary (efficientnet-lite0, pretrained) over the real images: fast_modes.csv.
+
 Examples:
   repro bench --out results/bench                        # the full run (~30 min on 2 cores)
   repro bench --out /tmp/b --quick                        # a tiny run: does everything, measures little
   repro bench --member m1/model.json --member m2/model.json --agreement-data /tmp/mini
+  repro bench --scale --work-dir /tmp/scale-cache         # ~11 GB of disk, ~30 min on 2 cores
+  repro bench --scale --scale-images 256 --scale-models 2 --eval-images 8,16,32   # a tiny one
+  repro bench --fast-modes                                # the canary on ../shared/data
 """
 from __future__ import annotations
 
@@ -39,6 +47,7 @@ _counts.__name__ = "CROPS=IMAGES list"
 
 def configure(parser) -> None:
     import os
+    import tempfile
 
     from repro.commands._types import (
         any_path,
@@ -90,6 +99,35 @@ def configure(parser) -> None:
     parser.add_argument("--agreement-data", type=existing_dir, default=None, metavar="DIR",
                         help="labelled dataset root (val/, devkit, train/) for the agreement check")
     parser.add_argument("--no-peak", action="store_true", help="skip the CPU peak probe")
+    scale = parser.add_argument_group("scale run (--scale)")
+    scale.add_argument("--scale", action="store_true", help="measure the full-size costs: scale.csv")
+    scale.add_argument("--work-dir", type=output_dir, default=tempfile.gettempdir(),
+                       help="where the synthetic store and images are written, then deleted "
+                            "(default %(default)s; ~21 GB free at full size)")
+    scale.add_argument("--scale-models", type=positive_int, default=7, help="members of the store (7)")
+    scale.add_argument("--scale-images", type=positive_int, default=50_000, help="images of the store")
+    scale.add_argument("--scale-classes", type=positive_int, default=1000, help="classes of the store")
+    scale.add_argument("--scale-shards", type=positive_int, default=4, help="shards written, then merged")
+    scale.add_argument("--scale-chunk-images", type=positive_int, default=64, help="images per chunk")
+    scale.add_argument("--warm-cache", action="store_true",
+                       help="keep the store in the page cache (default: dropped before each command)")
+    scale.add_argument("--no-profile", action="store_true",
+                       help="skip the profiled second `repro table 3` (scale_profile.md)")
+    scale.add_argument("--eval-images", type=positive_int_list, default="1000,10000,50000",
+                       help="index sizes for `repro evaluate` (default %(default)s)")
+    fast = parser.add_argument_group("fast modes on a real network (--fast-modes)")
+    fast.add_argument("--fast-modes", action="store_true",
+                      help="bf16 and int8 against fp32 on the canary over real images: fast_modes.csv")
+    fast.add_argument("--fast-data", type=any_path, default=shared,
+                      help="the folder holding imagenet-samples/, ilsvrc2012-val-sample/ and "
+                           "ilsvrc2014-devkit/ (default %(default)s)")
+    fast.add_argument("--fast-backends", type=text, default="onnxruntime,mxnet-int8,mxnet-bf16",
+                      help="backends judged against MXNet fp32 (default %(default)s)")
+    fast.add_argument("--fast-step", type=positive_int, default=2,
+                      help="score every N-th class sample, calibrate int8 on others (default 2)")
+    fast.add_argument("--fast-calibration-images", type=positive_int, default=100,
+                      help="int8 calibration images, all class samples not scored (default 100)")
+    fast.add_argument("--fast-no-val", action="store_true", help="skip the 100 ILSVRC2012 val images")
 
 
 def run(args) -> int:
@@ -103,6 +141,14 @@ def run(args) -> int:
         os.environ["OMP_NUM_THREADS"] = str(threads)
     os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")  # no log line per oneDNN graph partition
 
+    if args.scale and args.fast_modes:
+        from repro.errors import ReproError
+
+        raise ReproError("give --scale or --fast-modes, not both (each is its own run)")
+    if args.scale:
+        return _scale(args)
+    if args.fast_modes:
+        return _fast_modes(args)
     from repro.bench.run import BenchConfig, run_bench
 
     config = BenchConfig(
@@ -121,4 +167,35 @@ def run(args) -> int:
         config = config.quick()
     run_bench(config)
     print((Path(args.out) / "summary.md").read_text())
+    return 0
+
+
+def _scale(args) -> int:
+    from pathlib import Path
+
+    from repro.bench.scale import ScaleConfig, run_scale
+
+    frame = run_scale(ScaleConfig(
+        out=Path(args.out), work_dir=Path(args.work_dir), models=args.scale_models,
+        images=args.scale_images, classes=args.scale_classes, shards=args.scale_shards,
+        chunk_images=args.scale_chunk_images, cold=not args.warm_cache, profile=not args.no_profile,
+        eval_images=tuple(args.eval_images), workers=args.workers))
+    print(frame.drop(columns="note").to_string(index=False))
+    return 0
+
+
+def _fast_modes(args) -> int:
+    from pathlib import Path
+
+    from repro.bench.fast_modes import FastModesConfig, run_fast_modes
+    from repro.errors import ReproError
+
+    data = Path(args.fast_data)
+    if not (data / "imagenet-samples").is_dir():
+        raise ReproError(f"--fast-data {data} has no imagenet-samples/ (the 1,000 ILSVRC class samples)")
+    frame = run_fast_modes(FastModesConfig(
+        out=Path(args.out), shared=data, backends=tuple(args.fast_backends.split(",")),
+        step=args.fast_step, calibration_images=args.fast_calibration_images, val=not args.fast_no_val,
+        workers=args.workers))
+    print(frame.drop(columns="note").to_string(index=False))
     return 0
