@@ -119,6 +119,10 @@ class GoogLeNetPaper(HybridBlock):
                 self.aux1 = _aux_head(classes, width)
                 self.aux2 = _aux_head(classes, width)
 
+    def classifier_layers(self) -> list[nn.Dense]:
+        """The layers that output class scores: the main classifier, then the auxiliary heads' last."""
+        return [self.linear, *((self.aux1[-1], self.aux2[-1]) if self.aux else ())]
+
     def forward(self, x, *args):
         # A hybridized graph is traced once; the aux heads exist only in the training graph, so a
         # change of mode re-traces instead of reusing the other mode's cached graph.

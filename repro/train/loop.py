@@ -89,11 +89,14 @@ def output_dir(out: Path, distribution: Distribution) -> Path:
 
 
 def lr_scheduler(config: RunConfig, steps_per_epoch: int, distribution: Distribution) -> mx.lr_scheduler.FactorScheduler:
-    """MXNet's step schedule: x decay_factor every ``epochs_per_decay`` epochs, counted in optimizer updates."""
+    """MXNet's step schedule: x decay_factor every ``epochs_per_decay`` epochs, counted in optimizer updates,
+    after the schedule's linear warm-up (if any)."""
     schedule = config.recipe.schedule
     updates_per_epoch = steps_per_epoch * distribution.updates_per_step()
     step = max(1, round(schedule.epochs_per_decay * updates_per_epoch))
-    return mx.lr_scheduler.FactorScheduler(step=step, factor=schedule.decay_factor, base_lr=schedule.base_lr)
+    warmup = round(schedule.warmup_epochs * updates_per_epoch)
+    return mx.lr_scheduler.FactorScheduler(step=step, factor=schedule.decay_factor, base_lr=schedule.base_lr,
+                                           warmup_steps=warmup, warmup_begin_lr=0.0, warmup_mode="linear")
 
 
 def seed_for(*keys: int) -> int:
@@ -156,7 +159,7 @@ def start_session(config: RunConfig, data: TrainingData, out: Path, distribution
     """Build the seeded networks and the optimizer; restore the last checkpoint in ``out`` if any."""
     recipe, schedule = config.recipe, config.recipe.schedule
     spec, net, average_net = build_networks(config.model, data.classes, recipe.width, recipe.input_size,
-                                            config.init_seed)
+                                            config.init_seed, recipe.classifier_init_std)
     params = list(net.collect_params().values())
     steps = epoch_plan(len(data.images), schedule.batch_size, config.data_seed, 0, distribution.rank,
                        distribution.workers).steps

@@ -91,10 +91,13 @@ class Schedule:
     decay_factor: float
     decay_every_epochs: float
     compression: float = 1.0
+    warmup_epochs: float = 0.0  # linear warm-up of the learning rate from 0 over these first epochs
 
     def __post_init__(self) -> None:
         if self.base_lr <= 0 or self.batch_size < 1 or self.epochs < 1 or self.compression <= 0:
             raise ReproError(f"schedule {self}: base_lr, batch_size, epochs and compression must be positive")
+        if self.warmup_epochs < 0:
+            raise ReproError(f"schedule {self}: warmup_epochs must be >= 0")
 
     @property
     def epochs_per_decay(self) -> float:
@@ -106,6 +109,8 @@ class Schedule:
         text = (f"SGD momentum {self.momentum:g}, base lr {self.base_lr:g}, batch {self.batch_size}, weight "
                 f"decay {self.weight_decay:g}, {self.epochs} epochs; lr x{self.decay_factor:g} every "
                 f"{self.epochs_per_decay:g} epochs")
+        if self.warmup_epochs:
+            text += f", after a linear warm-up from 0 over the first {self.warmup_epochs:g} epochs"
         if self.compression != 1:
             text += (f" (every {self.decay_every_epochs:g} epochs compressed x{self.compression:g}"
                      f": these {self.epochs} epochs follow {self.epochs * self.compression:g} epochs of "
@@ -144,6 +149,9 @@ class TrainRecipe:
     decode_short_side: int | None = None  # resize decoded training images so the shorter side is at most this
     cache_images: bool = False  # keep decoded training images in memory across epochs (small datasets)
     val_images: int | None = None  # validate on the first N images (sorted index order); None = all
+    #: None: the classifier layers (main and auxiliary) keep the network's initialisation (Xavier);
+    #: a number: their weights are drawn from N(0, std) (0: zeros) and their biases are zero.
+    classifier_init_std: float | None = None
     note: str = ""
     choices: tuple[Choice, ...] = field(default=(), repr=False)  # where the paper is silent or departed from
 

@@ -28,6 +28,7 @@ from repro.train.config import make_config
 from repro.train.data import epoch_plan
 from repro.train.kvstore import Distribution
 from repro.train.loop import LOG_COLUMNS, lr_scheduler
+from repro.train.network import build_networks, initialize_classifiers
 from repro.train.polyak import PolyakAverage
 from repro.train.recipe import ENSEMBLES, RECIPES, SAMPLINGS, Photometric, SamplingSpec
 
@@ -111,15 +112,51 @@ def test_epoch_plans_shard_disjointly_with_equal_steps_and_change_every_epoch():
         epoch_plan(9, 5, 0, 0, 0, 2)
 
 
+def _with_schedule(config, **changes):
+    schedule = dataclasses.replace(config.recipe.schedule, **changes)
+    return dataclasses.replace(config, recipe=dataclasses.replace(config.recipe, schedule=schedule))
+
+
 def test_the_learning_rate_drops_4_percent_per_compressed_period_counted_in_updates():
-    config = make_config("googlenet-paper", "mini", base_lr=0.1)  # compression 8: every epoch
-    assert RECIPES.get("mini").schedule.epochs_per_decay == 1.0
+    config = _with_schedule(make_config("googlenet-paper", "mini", base_lr=0.1), compression=8.0,
+                            warmup_epochs=0.0)  # every epoch
+    assert config.recipe.schedule.epochs_per_decay == 1.0
     local = lr_scheduler(config, steps_per_epoch=10, distribution=Distribution(None, 0, 1))
     assert [local(n) for n in (1, 10)] == [0.1, 0.1]
     assert local(11) == pytest.approx(0.096) and local(31) == pytest.approx(0.1 * 0.96 ** 3)
     paper = make_config("googlenet-paper", "paper")
     assert lr_scheduler(paper, 10, Distribution(None, 0, 1)).step == 80
     assert "compressed x8" in config.recipe.schedule.describe()
+
+
+def test_a_warm_up_rises_linearly_from_zero_then_the_decay_applies():
+    config = _with_schedule(make_config("googlenet-paper", "mini", base_lr=0.1), compression=8.0,
+                            warmup_epochs=1.0)
+    local = lr_scheduler(config, steps_per_epoch=10, distribution=Distribution(None, 0, 1))
+    assert [local(n) for n in (0, 5)] == [pytest.approx(0.0), pytest.approx(0.05)]
+    assert local(10) == pytest.approx(0.1) and local(31) == pytest.approx(0.1 * 0.96 ** 3)
+    assert "warm-up from 0 over the first 1 epochs" in config.recipe.schedule.describe()
+    paper = RECIPES.get("paper")  # the paper's recipe keeps no warm-up and the network's initialisation
+    assert paper.schedule.warmup_epochs == 0 and paper.classifier_init_std is None
+
+
+@pytest.mark.parametrize("std", [0.0, 0.01])
+def test_a_classifier_initialisation_makes_the_initial_logits_small_and_keeps_the_trunk(std):
+    x = mx.nd.array(np.random.default_rng(0).normal(size=(4, 3, 80, 80)))
+    (_, xavier, _), (_, small, _) = (build_networks("googlenet-paper", 5, 0.125, 80, 3, s) for s in (None, std))
+    with mx.autograd.train_mode():
+        before, after = xavier(x), small(x)
+    assert len(after) == 3  # main, aux 4a, aux 4d
+    for big, little in zip(before, after):
+        assert float(big.asnumpy().std()) > 1.0  # Xavier's logits: several units
+        assert float(little.asnumpy().std()) <= (0 if std == 0 else 0.25 * float(big.asnumpy().std()))
+    trunk = [name for name in xavier._collect_params_with_prefix() if name.startswith("conv1")]
+    assert trunk and all(np.array_equal(xavier._collect_params_with_prefix()[n].data().asnumpy(),
+                                        small._collect_params_with_prefix()[n].data().asnumpy()) for n in trunk)
+    again = build_networks("googlenet-paper", 5, 0.125, 80, 3, std)[1]
+    assert np.array_equal(again.linear.weight.data().asnumpy(), small.linear.weight.data().asnumpy())
+    with pytest.raises(ReproError, match="classifier layers"):
+        initialize_classifiers(nn.Dense(3, in_units=2), 0.0, 0)
 
 
 def test_polyak_average_is_the_warmed_up_exponential_moving_average():
@@ -156,6 +193,9 @@ def test_a_run_writes_weights_card_log_and_manifest_and_the_card_evaluates(mini,
     assert all(0 <= float(r["polyak_val_top1_err"]) <= 1 and float(r["lr"]) > 0 for r in rows)
     assert record["config"]["recipe"]["schedule"]["momentum"] == 0.9
     assert record["config"]["recipe"]["aux_weight"] == 0.3
+    recipe = RECIPES.get("mini")  # the recipe's own values are recorded with the run
+    assert record["config"]["recipe"]["classifier_init_std"] == recipe.classifier_init_std
+    assert record["config"]["recipe"]["schedule"]["warmup_epochs"] == recipe.schedule.warmup_epochs
     assert record["dataset"]["train_images"] == 32 and record["dataset"]["classes"] == 2
     assert not list(trained.glob("checkpoint-e*"))
     card = json.loads((trained / "model.json").read_text())

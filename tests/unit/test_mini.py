@@ -18,7 +18,7 @@ from repro.data.datasets import DATASETS
 from repro.data.ilsvrc.layout import CLS_LAYOUT
 from repro.data.mini.classes import MINI_CLASSES
 from repro.data.mini.config import VAL_QUIRKS, MiniConfig
-from repro.data.mini.draw import DrawnObject
+from repro.data.mini.draw import DrawnObject, dominant_area, object_start
 from repro.data.mini.formats import cls_meta_mat, det_annotation_xml, det_meta_mat
 from repro.data.mini.generate import (
     MANIFEST_NAME,
@@ -294,6 +294,20 @@ def test_classes_are_told_apart_by_a_trivial_classifier():
     centres = np.stack([((train - mean) / scale)[train_y == k].mean(axis=0) for k in range(4)])
     predicted = np.argmin(((((val - mean) / scale)[:, None] - centres[None]) ** 2).sum(-1), axis=1)
     assert (predicted == val_y).mean() >= 1.5 / config.classes  # chance is 1/4
+
+
+def test_dominant_objects_are_small_and_large_like_ilsvrc_and_lean_to_the_centre():
+    rng = np.random.default_rng(0)
+    areas = np.array([dominant_area(rng) for _ in range(4000)])
+    assert areas.min() >= 0.03 and areas.max() <= 1.0
+    assert 0.25 < np.median(areas) < 0.4  # ILSVRC2012 val's largest box: median 0.32 of the image
+    assert (areas < 0.08).mean() > 0.05 and (areas > 0.55).mean() > 0.15
+    starts = np.array([object_start(rng, 40.0, 100.0) for _ in range(4000)])
+    assert starts.min() >= -4.0 and starts.max() <= 64.0  # at most 10% of the object outside
+    assert (starts < 0).mean() > 0.002 and (starts > 60).mean() > 0.002  # sometimes cut by the frame
+    centred = np.abs(starts + 20.0 - 50.0)
+    assert np.median(centred) < 0.8 * np.median(np.abs(rng.uniform(-4, 64, 4000) + 20.0 - 50.0))
+    assert object_start(rng, 200.0, 100.0) == -50.0  # too long to move: centred
 
 
 # --- errors and the command line ---------------------------------------------------------------

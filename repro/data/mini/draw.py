@@ -1,9 +1,11 @@
 """Drawing of mini-ILSVRC images (RGB uint8): cluttered backgrounds and textured class objects.
 
 Everything random comes from the ``numpy.random.Generator`` passed in, so an image is a pure function
-of its generator's seed. Objects are placed at a random position, area, aspect and rotation, may be
-cut by the frame, and sit on clutter (colour fields, ellipses, lines, textured blobs) drawn from the
-same colours and textures as the objects, so that only the shape reliably tells the class.
+of its generator's seed. Objects are placed at a random position (leaning to the centre), area,
+aspect and rotation, may be cut by the frame, and sit on clutter (colour fields, ellipses, lines, a
+textured blob) drawn from the same colours and textures as the objects, muted, so that the shape
+always tells the class and colour and texture mostly do. The dominant object's size and place follow
+ILSVRC2012 val's largest ground-truth box (:func:`dominant_area`, :func:`object_start`).
 """
 from __future__ import annotations
 
@@ -17,6 +19,9 @@ from repro.data.mini.shapes import SHAPES, Part, blob
 
 _SUBPIXEL_BITS = 3  # polygons are drawn with 1/8-pixel vertex precision (cv2 ``shift``)
 _POOL = np.array(list(COLOURS.values()), dtype=np.int16)
+PALETTE_SHARE = 0.9  # chance that an object's colour slot takes its class's colour (else any pool colour)
+TEXTURE_SHARE = 0.85  # chance that an object has its class's texture (else any texture)
+CLUTTER_MUTE = 0.5  # background colours are blended this far toward mid-grey, so objects stand out
 
 
 @dataclass(frozen=True)
@@ -57,8 +62,8 @@ def _colour(rng: np.random.Generator, name: str | None = None) -> np.ndarray:
 
 def _class_look(rng: np.random.Generator, cls: MiniClass) -> _Look:
     """Mostly the class's palette and texture, sometimes any colour or texture (within-class variation)."""
-    slots = [_colour(rng, name if rng.random() < 0.7 else None) for name in cls.palette]
-    texture = cls.texture if rng.random() < 0.5 else str(rng.choice(TEXTURES))
+    slots = [_colour(rng, name if rng.random() < PALETTE_SHARE else None) for name in cls.palette]
+    texture = cls.texture if rng.random() < TEXTURE_SHARE else str(rng.choice(TEXTURES))
     return _Look((slots[0], slots[1]), slots[2], texture)
 
 
@@ -95,7 +100,7 @@ def _lighting(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
 def _place(rng: np.random.Generator, parts: list[Part], area: float, height: int, width: int,
            ) -> list[Part]:
     """Flip, rotate (+-30 deg), stretch (aspect 3/4..4/3), scale to ``area`` of the image and position
-    the shape (at most ~10% of it outside the frame); returns the parts in pixel coordinates."""
+    the shape (:func:`object_start`); returns the parts in pixel coordinates."""
     angle = np.deg2rad(rng.uniform(-30, 30))
     stretch = np.sqrt(np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3))))
     flip = -1.0 if rng.random() < 0.5 else 1.0
@@ -108,10 +113,18 @@ def _place(rng: np.random.Generator, parts: list[Part], area: float, height: int
     scale = min(np.sqrt(area * height * width / (span_w * span_h)),
                 1.15 * min(width / span_w, height / span_h))
     box_w, box_h = span_w * scale, span_h * scale
-    x0 = rng.uniform(-0.1 * box_w, width - 0.9 * box_w) if width > 0.8 * box_w else (width - box_w) / 2
-    y0 = rng.uniform(-0.1 * box_h, height - 0.9 * box_h) if height > 0.8 * box_h else (height - box_h) / 2
+    x0 = object_start(rng, box_w, width)
+    y0 = object_start(rng, box_h, height)
     offset = np.array([x0, y0]) - low * scale
     return [Part(p.role, p.points * scale + offset, p.width * scale) for p in moved]
+
+
+def object_start(rng: np.random.Generator, box: float, side: float) -> float:
+    """Start of a ``box``-long object on a ``side``-long axis: at most 10% of it outside the frame,
+    the mean of two uniform draws over that range (triangular: photographed objects lean to the
+    centre, as ILSVRC's do); centred if the object is longer than the range allows."""
+    low, high = -0.1 * box, side - 0.9 * box
+    return float(rng.uniform(low, high, 2).mean()) if high > low else (side - box) / 2
 
 
 def _draw_parts(image: np.ndarray, rng: np.random.Generator, parts: list[Part], look: _Look,
@@ -157,22 +170,28 @@ def _draw_object(image: np.ndarray, rng: np.random.Generator, classes: tuple[Min
     return None if box is None else DrawnObject(class_index, *box)
 
 
+def _mute(colour: np.ndarray) -> np.ndarray:
+    """A background colour: ``colour`` blended :data:`CLUTTER_MUTE` of the way toward mid-grey."""
+    return colour * (1 - CLUTTER_MUTE) + 128 * CLUTTER_MUTE
+
+
 def _background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """A smooth colour field with ellipses, lines and textured blobs in colours of any class."""
+    """A smooth colour field with ellipses and lines in muted colours of any class, and at most one
+    textured blob."""
     grid = _POOL[rng.integers(len(_POOL), size=tuple(rng.integers(2, 6, 2)))]
-    grid = np.clip(grid + rng.integers(-30, 31, grid.shape), 0, 255).astype(np.uint8)
+    grid = np.clip(_mute(grid + rng.integers(-30, 31, grid.shape)), 0, 255).astype(np.uint8)
     image = cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC)
     short = min(height, width)
-    for _ in range(rng.integers(4, 13)):
+    for _ in range(rng.integers(1, 6)):
         centre = (int(rng.integers(width)), int(rng.integers(height)))
         axes = tuple(int(a) for a in rng.uniform(0.05, 0.35, 2) * short)
         cv2.ellipse(image, centre, axes, rng.uniform(0, 180), 0, 360,
-                    _colour(rng).tolist(), -1, cv2.LINE_AA)
-    for _ in range(rng.integers(3, 11)):
+                    _mute(_colour(rng)).tolist(), -1, cv2.LINE_AA)
+    for _ in range(rng.integers(0, 5)):
         ends = rng.integers(0, [width, height, width, height])
         cv2.line(image, (int(ends[0]), int(ends[1])), (int(ends[2]), int(ends[3])),
-                 _colour(rng).tolist(), int(rng.integers(1, 9)), cv2.LINE_AA)
-    for _ in range(rng.integers(0, 4)):
+                 _mute(_colour(rng)).tolist(), int(rng.integers(1, 9)), cv2.LINE_AA)
+    for _ in range(rng.integers(0, 2)):
         parts = _place(rng, blob(rng), rng.uniform(0.02, 0.12), height, width)
         _draw_parts(image, rng, parts, _random_look(rng))
     return image
@@ -188,16 +207,28 @@ def _finish(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
     return image
 
 
+def dominant_area(rng: np.random.Generator) -> float:
+    """The area asked of a classification image's dominant object, as a fraction of the image: 80%
+    uniform in 3%..55%, 20% uniform in 55%..100%.
+
+    Measured on 600 generated images, the visible box then covers 0.09 / 0.17 / 0.33 / 0.48 / 0.61
+    of the image (10th / 25th / 50th / 75th / 90th percentile), its centre is 0.12 of the image's
+    side from the image centre (median) and 34% of the boxes touch the border; the largest ground-truth
+    box of the 9,240 annotated ILSVRC2012 val images of the ILSVRC2014 devkit's DET val2 XMLs: 0.08 /
+    0.18 / 0.32 / 0.46 / 0.68, 0.135, 34%."""
+    return float(rng.uniform(0.03, 0.55) if rng.random() < 0.8 else rng.uniform(0.55, 1.0))
+
+
 def classification_image(rng: np.random.Generator, classes: tuple[MiniClass, ...],
                          class_index: int) -> np.ndarray:
-    """An image of one dominant object of ``class_index`` (8%..100% of the area) and up to two
+    """An image of one dominant object of ``class_index`` (:func:`dominant_area`) and up to two
     small distractors of other classes, on clutter."""
     height, width = image_size(rng)
     image = _background(rng, height, width)
     others = [k for k in range(len(classes)) if k != class_index]
     for _ in range(rng.choice(3, p=[0.5, 0.3, 0.2]) if others else 0):
         _draw_object(image, rng, classes, int(rng.choice(others)), rng.uniform(0.01, 0.04))
-    _draw_object(image, rng, classes, class_index, rng.uniform(0.08, 1.0))
+    _draw_object(image, rng, classes, class_index, dominant_area(rng))
     return _finish(rng, image)
 
 
