@@ -99,8 +99,12 @@ class RunInputs:
     bench: BenchInputs | None
 
     def rel(self, path: Path) -> str:
-        """``path`` relative to the results directory, '/'-separated."""
-        return Path(os.path.relpath(path, self.root)).as_posix()
+        """``path`` relative to the results directory, '/'-separated; a path outside it (a cache of
+        members or stores) by its last two parts only, so no machine path enters the report."""
+        relative = Path(os.path.relpath(path, self.root))
+        if relative.parts[:1] == ("..",):
+            return "…/" + "/".join(Path(path).parts[-2:])
+        return relative.as_posix()
 
     def stores_for(self, keys: list[str]) -> list[StoreInfo] | None:
         """The stores of ``keys`` (one store directory holding them all), or None if not all found."""
