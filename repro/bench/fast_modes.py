@@ -176,9 +176,10 @@ def _row(model, name: str, text: str, set_name: str, index: LabelIndex, root: Pa
            "onednn_isa": isa, "load": load_average()}
     try:
         probs, rate = _scored(model, text, ImageSource(index, root), config, work)
-    except mx.base.MXNetError as exc:  # a kernel this CPU's oneDNN build does not have
+    except (mx.base.MXNetError, ReproError) as exc:  # a kernel this CPU's oneDNN build does not have
         first = str(exc).strip().splitlines()[0]
-        why = BF16_WITHOUT_AVX512 if precision == "bf16" and "avx512f" not in cpu_flags() else ""
+        why = (BF16_WITHOUT_AVX512 if precision == "bf16" and "avx512f" not in cpu_flags()
+               and isinstance(exc, mx.base.MXNetError) else "")
         return {**row, "note": f"could not run on this CPU: {first}{why}; {kernels}"}
     top1, top5 = _errors(probs, labels)
     if name == config.reference:
