@@ -23,7 +23,7 @@ import pandas as pd
 
 from repro import results_schema as schema
 from repro.bench.agreement import same_top5
-from repro.bench.machine import cpu_flags, describe_machine
+from repro.bench.machine import describe_machine
 from repro.bench.onednn import describe, onednn_kernels
 from repro.bench.targets import FAST_MODES_PREFIX, check_fast_mode_targets, merged_targets
 from repro.bench.timing import load_average
@@ -38,6 +38,7 @@ from repro.errors import ReproError
 from repro.metrics.classification import error_rate, topk_correct
 from repro.models.backends import BACKENDS, backend_with, parse_backend
 from repro.models.refs import load_model, parse_ref
+from repro.provenance import cpu_flags
 
 DEVKIT_GT = "data/ILSVRC2014_clsloc_validation_ground_truth.txt"
 DEVKIT_META = "data/meta_clsloc.mat"

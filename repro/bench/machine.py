@@ -27,6 +27,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from repro.provenance import cpu_flags
+
 PROBE_ITERATIONS = 25_000  # per timed call: 400k cycles of adds, ~0.1 ms at 4 GHz
 PROBE_CALLS = 400
 
@@ -120,11 +122,6 @@ def _cpuinfo() -> dict[str, str]:
                 break  # the first processor is enough
             fields.setdefault(key.strip(), value.strip())
     return fields
-
-
-def cpu_flags() -> set[str]:
-    """The CPU's feature flags (``/proc/cpuinfo``; empty where there is none)."""
-    return set(_cpuinfo().get("flags", "").split())
 
 
 def _physical_cores(cpus: set[int]) -> int:

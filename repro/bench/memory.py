@@ -7,17 +7,13 @@ from earlier phases, so its own peak says little about one evaluation. Each meas
 """
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from repro.bench.timing import load_average
+from repro.bench.timing import run_child
 from repro.data.ilsvrc.labels import LabelIndex
 from repro.engine.store import ModelStore, list_models
-from repro.errors import ReproError
 from repro.models.backends import BACKENDS, parse_backend
 from repro.models.refs import ModelRef
 
@@ -35,22 +31,13 @@ def evaluation_peak_rss(ref: ModelRef, index: LabelIndex, root: Path, crops: str
                    "--width", f"{ref.width:g}", "--crop-size", str(ref.input_size), "--crops", crops,
                    "--store", str(Path(tmp) / "store"), "--backend", backend,
                    "--batch-size", str(batch_size), "--workers", str(workers), "--no-progress"]
-        load = load_average()
-        start = time.perf_counter()
-        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - start
-        error = child.stderr.read().decode(errors="replace")
-        child.stderr.close()
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise ReproError(f"memory measurement failed ({' '.join(command)}):\n{error[-2000:]}")
+        run = run_child(command, f"memory measurement failed ({' '.join(command)})")
         timed = {"engine_seconds": _engine_seconds(Path(tmp) / "store"),
-                 "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2)} if engine_time else {}
+                 "cpu_seconds": run.cpu_seconds} if engine_time else {}
     name, _ = parse_backend(backend)
     return {**timed, "model": ref.spec_id, "backend": name, "precision": BACKENDS.get(name).precision,
-            "crops_per_image": int(crops), "images": len(index),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-            "process_seconds": round(seconds, 2), "load": load}
+            "crops_per_image": int(crops), "images": len(index), "peak_rss_mb": run.peak_rss_mb,
+            "process_seconds": run.seconds, "load": run.load}
 
 
 def _engine_seconds(store: Path) -> float:

@@ -16,12 +16,11 @@ import hashlib
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from repro.bench.timing import load_average
+from repro.bench.timing import run_child
 from repro.data.ilsvrc.labels import LabelIndex
 from repro.engine.crops import CropScheme
 from repro.engine.identity import DataRecord
@@ -102,20 +101,9 @@ def timed_command(name: str, arguments: list[str], cold_root: Path | None = None
     waiting: for the disk, or for cores other processes hold."""
     if cold_root is not None:
         drop_from_page_cache(cold_root)
-    load = load_average()
-    start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "repro", *arguments], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - start
-    error = child.stderr.read().decode(errors="replace")
-    child.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise ReproError(f"`repro {' '.join(arguments)}` failed:\n{error[-2000:]}")
-    return {"step": name, "seconds": round(seconds, 2),
-            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "cold_cache": cold_root is not None,
-            "load": load}
+    run = run_child([sys.executable, "-m", "repro", *arguments], f"`repro {' '.join(arguments)}` failed")
+    return {"step": name, "seconds": run.seconds, "cpu_seconds": run.cpu_seconds,
+            "peak_rss_mb": run.peak_rss_mb, "cold_cache": cold_root is not None, "load": run.load}
 
 
 def _results_with(store: Path, results: Path) -> Path:

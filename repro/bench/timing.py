@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import os
 import statistics
+import subprocess
 import time
 from dataclasses import dataclass
 from typing import Callable
+
+from repro.errors import ReproError
 
 
 def load_average() -> float:
@@ -62,3 +65,29 @@ def calls_for(seconds: float, call: Callable[[], object]) -> int:
     start = time.perf_counter()
     call()
     return max(1, round(seconds / max(time.perf_counter() - start, 1e-9)))
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """What one child process cost: wall and CPU (user + system) seconds, peak RSS, the load before."""
+
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float
+    load: float
+
+
+def run_child(command: list[str], failure: str) -> ChildRun:
+    """Run ``command`` in a new process and measure it (``wait4``'s usage of that child); a non-zero
+    exit is a ReproError ``failure`` with the tail of its stderr."""
+    load = load_average()
+    start = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    error = child.stderr.read().decode(errors="replace")
+    child.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise ReproError(f"{failure}:\n{error[-2000:]}")
+    return ChildRun(round(seconds, 2), round(usage.ru_utime + usage.ru_stime, 2),
+                    round(usage.ru_maxrss / 1024, 1), load)
