@@ -8,7 +8,7 @@ import sys
 
 import protocols  # noqa: F401  (registers the paper's crop schemes, recipes, protocols and tables)
 from repro import __version__, commands
-from repro.compute_threads import claim_cores
+from repro.compute_threads import claim_cores, claim_engine
 from repro.errors import ReproError
 
 
@@ -46,9 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     Bad options and a :class:`ReproError` are exit status 2 with one message; Ctrl-C (SIGINT) is 130
     with a note that the command resumes (stores, checkpoints and outputs are written atomically,
     so an interrupted run leaves only complete files). The compute threads are sized first, before
-    any command imports MXNet (:func:`repro.compute_threads.claim_cores`).
+    any command imports MXNet (:func:`repro.compute_threads.claim_cores`), and so is MXNet's engine
+    (:func:`repro.compute_threads.claim_engine`).
     """
     claim_cores()
+    claim_engine()
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a bad option (already printed)

@@ -11,6 +11,16 @@ core of their own: a 144-crop image costs ~100 times more to compute than to dec
 measured split (docs/ARCHITECTURE.md, "Compute threads") was fastest with every core computing.
 ``MXNET_CPU_WORKER_NTHREADS`` (MXNet's engine workers, operators run at once) is left at its
 default of 1: one graph runs operator after operator, each on all compute threads.
+
+The engine (:func:`claim_engine`): MXNet's default ``ThreadedEnginePerDevice`` hands every operator
+to a worker thread; for the narrow networks of the embedded run that hand-off costs more than many
+operators take (a width-0.25 googlenet-paper training step at batch 32 on 2 cores: forward+backward
+103 ms threaded, 65 ms with ``NaiveEngine``, which runs each operator in the calling thread; `repro
+train --recipe mini` 234 -> 351 img/s, the same weights bit for bit). Every repro process runs one
+graph at a time from one thread (the decode/crop threads use OpenCV and NumPy only), so the CLI
+selects ``NaiveEngine`` unless the user set ``MXNET_ENGINE_TYPE``; a parameter-server process
+(``DMLC_ROLE`` set: `repro launch`, `--kvstore dist_*`) keeps the threaded engine, whose
+asynchronous pushes and pulls overlap the computation.
 """
 from __future__ import annotations
 
@@ -22,6 +32,11 @@ OMP = "OMP_NUM_THREADS"
 #: Set beside OMP_NUM_THREADS for a child process, saying why it has that many threads.
 SOURCE_VARIABLE = "REPRO_COMPUTE_THREADS_SOURCE"
 ENGINE_WORKERS = "MXNET_CPU_WORKER_NTHREADS"
+ENGINE = "MXNET_ENGINE_TYPE"
+#: Set beside MXNET_ENGINE_TYPE when repro chose the engine, so a child process re-decides it.
+ENGINE_SOURCE_VARIABLE = "REPRO_ENGINE_SOURCE"
+NAIVE_ENGINE, THREADED_ENGINE = "NaiveEngine", "ThreadedEnginePerDevice"
+PARAMETER_SERVER_ROLE = "DMLC_ROLE"
 
 
 @dataclass(frozen=True)
@@ -35,7 +50,10 @@ class ComputeThreads:
 
     def record(self) -> dict[str, object]:
         """The manifest fields (with MXNet's engine worker threads as the environment gives them)."""
-        return {**asdict(self), "mxnet_cpu_worker_nthreads": os.environ.get(ENGINE_WORKERS, "1 (default)")}
+        return {**asdict(self), "mxnet_cpu_worker_nthreads": os.environ.get(ENGINE_WORKERS, "1 (default)"),
+                "mxnet_engine": os.environ.get(ENGINE, f"{THREADED_ENGINE} (default)"),
+                "mxnet_engine_source": os.environ.get(ENGINE_SOURCE_VARIABLE,
+                                                      "user" if ENGINE in os.environ else "MXNet's default")}
 
 
 _claimed: ComputeThreads | None = None
@@ -78,6 +96,30 @@ def claim_cores(share: int = 1) -> ComputeThreads:
         _claimed = ComputeThreads(threads, "cores", f"the {cores} usable core(s)"
                                   + (f" / {share}" if share > 1 else ""), cores)
     return _claimed
+
+
+def claim_engine() -> str:
+    """Choose MXNet's engine for this process, before MXNet loads, and return it: ``NaiveEngine``
+    (see the module docstring) unless the user set ``MXNET_ENGINE_TYPE`` or this is a parameter-server
+    process (``DMLC_ROLE`` set), which keeps ``ThreadedEnginePerDevice``. A value set by a repro
+    parent (``REPRO_ENGINE_SOURCE``) is re-decided; with MXNet already loaded nothing changes."""
+    chosen_by_repro = bool(os.environ.get(ENGINE_SOURCE_VARIABLE))
+    if "mxnet" in sys.modules or (ENGINE in os.environ and not chosen_by_repro):
+        return os.environ.get(ENGINE, THREADED_ENGINE)
+    if os.environ.get(PARAMETER_SERVER_ROLE):
+        engine, why = THREADED_ENGINE, f"repro: a parameter-server process ({PARAMETER_SERVER_ROLE} set)"
+    else:
+        engine, why = NAIVE_ENGINE, "repro: one graph at a time from one thread"
+    os.environ[ENGINE], os.environ[ENGINE_SOURCE_VARIABLE] = engine, why
+    return engine
+
+
+def without_repro_engine(environment: dict[str, str]) -> dict[str, str]:
+    """``environment`` without the engine repro chose (:func:`claim_engine`): for a process that is
+    not a repro command (a parameter server's scheduler or server), which then gets MXNet's default."""
+    if not environment.get(ENGINE_SOURCE_VARIABLE):
+        return dict(environment)
+    return {k: v for k, v in environment.items() if k not in (ENGINE, ENGINE_SOURCE_VARIABLE)}
 
 
 def compute_threads() -> ComputeThreads:

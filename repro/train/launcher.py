@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
-from repro.compute_threads import OMP, child_environment
+from repro.compute_threads import OMP, child_environment, without_repro_engine
 from repro.errors import ReproError
 
 LOOPBACK = "127.0.0.1"
@@ -76,7 +76,7 @@ def start_job(command: Sequence[str], workers: int, servers: int = 1, threads_pe
     outputs = outputs or {}
     port = free_port()
     node = [sys.executable, "-c", "import mxnet"]
-    env = dict(os.environ)
+    env = without_repro_engine(dict(os.environ))  # the engine is MXNet's default for every DMLC process
     worker_env = {**env, **({OMP: str(threads_per_worker)} if threads_per_worker
                             else child_environment(workers, f"repro launch --workers {workers}"))}
     started: list[subprocess.Popen] = []

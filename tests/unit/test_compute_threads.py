@@ -25,7 +25,8 @@ def fresh(monkeypatch):
 
 
 def _python(code: str, **env: str) -> str:
-    clean = {k: v for k, v in os.environ.items() if k not in (ct.OMP, ct.SOURCE_VARIABLE)}
+    repro_set = (ct.OMP, ct.SOURCE_VARIABLE, ct.ENGINE, ct.ENGINE_SOURCE_VARIABLE, ct.PARAMETER_SERVER_ROLE)
+    clean = {k: v for k, v in os.environ.items() if k not in repro_set}
     result = subprocess.run([sys.executable, "-c", code], env={**clean, "PYTHONPATH": PROJECT, **env},
                             capture_output=True, text=True, check=True, timeout=120)
     return result.stdout.strip()
@@ -72,5 +73,50 @@ def test_every_manifest_records_the_threads_and_the_cpu_model():
     machine = manifest()["machine"]
     assert machine["cpu_model"] and isinstance(machine["cpu_model"], str)
     threads = machine["compute_threads"]
-    assert set(threads) == {"threads", "origin", "source", "usable_cores", "mxnet_cpu_worker_nthreads"}
+    assert set(threads) == {"threads", "origin", "source", "usable_cores", "mxnet_cpu_worker_nthreads",
+                            "mxnet_engine", "mxnet_engine_source"}
     assert threads["usable_cores"] == len(os.sched_getaffinity(0))
+
+
+_ENGINE_OF_A_CLI_PROCESS = (
+    "import os, sys, json; import repro.cli as cli; cli.main(['--version']); import mxnet; "
+    "from repro.compute_threads import compute_threads; r = compute_threads().record(); "
+    "mxnet.nd.ones(1).asscalar(); "
+    "print(json.dumps([os.environ.get('MXNET_ENGINE_TYPE'), r['mxnet_engine'], r['mxnet_engine_source']]))")
+
+
+def test_the_cli_picks_the_naive_engine_and_mxnet_really_runs_it():
+    """Asked of the MXNet library itself: it logs the engine it starts with."""
+    code = _ENGINE_OF_A_CLI_PROCESS
+    clean = {k: v for k, v in os.environ.items() if k not in (ct.ENGINE, ct.ENGINE_SOURCE_VARIABLE,
+                                                              ct.PARAMETER_SERVER_ROLE)}
+    result = subprocess.run([sys.executable, "-c", code], env={**clean, "PYTHONPATH": PROJECT},
+                            capture_output=True, text=True, check=True, timeout=120)
+    engine, recorded, source = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (engine, recorded) == ("NaiveEngine", "NaiveEngine") and source.startswith("repro:")
+    assert "MXNet start using engine: NaiveEngine" in result.stderr
+
+
+def test_the_users_engine_wins_and_a_parameter_server_process_keeps_the_threaded_one():
+    engine, recorded, source = json.loads(_python(_ENGINE_OF_A_CLI_PROCESS,
+                                                     MXNET_ENGINE_TYPE="ThreadedEngine").splitlines()[-1])
+    assert (engine, recorded, source) == ("ThreadedEngine", "ThreadedEngine", "user")
+    engine, _, source = json.loads(_python(_ENGINE_OF_A_CLI_PROCESS, DMLC_ROLE="worker").splitlines()[-1])
+    assert engine == "ThreadedEnginePerDevice" and "parameter-server" in source
+    # A value a repro parent chose is re-decided by the child (a `repro launch` worker).
+    inherited = {"MXNET_ENGINE_TYPE": "NaiveEngine", ct.ENGINE_SOURCE_VARIABLE: "repro: parent"}
+    engine, _, _ = json.loads(_python(_ENGINE_OF_A_CLI_PROCESS, DMLC_ROLE="worker",
+                                         **inherited).splitlines()[-1])
+    assert engine == "ThreadedEnginePerDevice"
+
+
+def test_a_scheduler_or_server_gets_mxnets_default_engine_back(fresh):
+    fresh.delenv(ct.ENGINE, raising=False)
+    fresh.delenv(ct.ENGINE_SOURCE_VARIABLE, raising=False)
+    fresh.delitem(sys.modules, "mxnet", raising=False)
+    assert ct.claim_engine() == "NaiveEngine"
+    chosen = dict(os.environ)
+    assert ct.ENGINE not in ct.without_repro_engine(chosen)
+    user = {**chosen, ct.ENGINE: "ThreadedEngine"}
+    user.pop(ct.ENGINE_SOURCE_VARIABLE)
+    assert ct.without_repro_engine(user)[ct.ENGINE] == "ThreadedEngine"  # the user's choice is kept
