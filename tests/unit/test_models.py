@@ -14,7 +14,7 @@ from repro.cli import main
 from repro.errors import ReproError
 from repro.models.classifier import Classifier, prepare_for_inference
 from repro.models.counting import count_rows
-from repro.models.googlenet_paper import LRN, GoogLeNetPaper
+from repro.models.googlenet_paper import LRN, GoogLeNetPaper, LocalResponseNorm
 from repro.models.specs import MODELS
 from repro.models.weights import gluoncv_weights, initialize_random, load_params
 from repro.registry import UnknownIdError
@@ -103,6 +103,34 @@ def test_lrn_matches_caffe_formula():
         scale = LRN["knorm"] + LRN["alpha"] / LRN["nsize"] * (window ** 2).sum(axis=1)
         want[:, c] = x[:, c] / scale ** LRN["beta"]
     np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("hybridize", [False, True])
+def test_the_training_graphs_lrn_is_mxnets_lrn_forward_and_backward(hybridize):
+    """The block's training form (a banded 1x1 convolution, for a fast backward) against MXNet's own
+    LRN operator and its gradient, on activations as large as a network's (up to ~100)."""
+    rng = np.random.RandomState(1)
+    x = mx.nd.array(rng.uniform(0, 100, size=(2, 12, 5, 5)).astype(np.float32))
+    head = mx.nd.array(rng.normal(size=(2, 12, 5, 5)).astype(np.float32))
+    block = LocalResponseNorm(12)
+    if hybridize:
+        block.hybridize()
+    results = {}
+    for name, run in (("block", block), ("mxnet", lambda v: mx.nd.LRN(v, **LRN))):
+        data = x.copy()
+        data.attach_grad()
+        with mx.autograd.record():  # training mode: the block takes its training form
+            out = run(data)
+        out.backward(head)
+        results[name] = (out.asnumpy(), data.grad.asnumpy())
+    np.testing.assert_allclose(results["block"][0], results["mxnet"][0], rtol=1e-5)
+    np.testing.assert_allclose(results["block"][1], results["mxnet"][1], rtol=1e-4, atol=1e-6)
+    assert not np.allclose(results["mxnet"][0], x.asnumpy(), rtol=1e-3)  # the normalisation bites here
+    np.testing.assert_array_equal(LocalResponseNorm(12)(x).asnumpy(), mx.nd.LRN(x, **LRN).asnumpy())
+    for mode, op in ((mx.autograd.train_mode, "Convolution"), (mx.autograd.predict_mode, "LRN")):
+        with mode():
+            graph = block.hybrid_forward(mx.sym, mx.sym.var("x")).tojson()
+        assert f'"op": "{op}"' in graph and ('"op": "LRN"' in graph) == (op == "LRN")
 
 
 def seeded_net(classes: int, width: float, seed: int, input_size: int = 112):
