@@ -4,6 +4,9 @@ from __future__ import annotations
 import mxnet as mx
 from mxnet.gluon import HybridBlock
 
+#: Weights per ``multi_sgd_update`` call: MXNet 1.9's multi-tensor kernels take at most 60 (more crash).
+FUSED_WEIGHTS = 60
+
 
 class PolyakAverage:
     """Exponential moving average of a training network's weights, held in an inference network.
@@ -11,6 +14,13 @@ class PolyakAverage:
     ``average`` has the inference architecture (no auxiliary heads); its parameters are matched to
     the training network's by structural name, so the aux heads are not averaged. After ``t`` updates
     the decay is ``min(decay, (1 + t) / (10 + t))`` (TensorFlow's ExponentialMovingAverage warm-up).
+
+    An update is ``average -= (1 - decay) * (average - weight)``, computed by MXNet's multi-tensor SGD
+    kernel (``multi_sgd_update`` with the weights as the "gradients": learning rate 1, weight decay
+    ``1 - decay``, gradient scale ``-(1 - decay)``), 60 parameters per call: two calls a step instead of
+    three operators per parameter (348 for width-0.25 googlenet-paper, 12 of a 96 ms training step at
+    batch 16 on one Xeon core). It rounds differently from ``decay * average + (1 - decay) * weight``
+    (float32, a few ulp); the training trajectory does not depend on it.
     """
 
     def __init__(self, average: HybridBlock, trained: HybridBlock, decay: float, updates: int = 0):
@@ -30,8 +40,11 @@ class PolyakAverage:
 
     def update(self) -> None:
         """Fold the training network's current weights into the average (call after every step)."""
-        decay = self.current_decay()
-        for mine, theirs in self._pairs:
-            average = mine.data()
-            mx.nd.elemwise_add(average * decay, theirs.data() * (1.0 - decay), out=average)
+        rate = 1.0 - self.current_decay()
+        for start in range(0, len(self._pairs), FUSED_WEIGHTS):
+            averages = [mine.data() for mine, _ in self._pairs[start:start + FUSED_WEIGHTS]]
+            weights = [theirs.data() for _, theirs in self._pairs[start:start + FUSED_WEIGHTS]]
+            mx.nd.multi_sgd_update(*[a for pair in zip(averages, weights) for a in pair], out=averages,
+                                   lrs=(1.0,) * len(averages), wds=(rate,) * len(averages),
+                                   rescale_grad=-rate, num_weights=len(averages))
         self.updates += 1

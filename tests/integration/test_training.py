@@ -175,6 +175,28 @@ def test_polyak_average_is_the_warmed_up_exponential_moving_average():
     assert polyak.updates == 3
 
 
+def test_polyak_average_updates_every_parameter_of_a_network_with_more_than_one_fused_call():
+    def network():
+        net = nn.HybridSequential()
+        net.add(*[nn.Dense(2, in_units=2) for _ in range(40)])  # 80 parameters: two fused calls
+        return net
+    trained, average = network(), network()
+    trained.initialize(mx.init.Uniform(1.0))
+    average.initialize(mx.init.Zero())
+    polyak = PolyakAverage(average, trained, decay=0.9)
+    polyak.reset()
+    pairs = list(zip(average.collect_params().values(), trained.collect_params().values()))
+    expected = [t.data().asnumpy() for _, t in pairs]
+    for step in range(3):
+        for _, t in pairs:
+            t.set_data(t.data() + step + 1.0)
+        decay = polyak.current_decay()
+        expected = [decay * e + (1 - decay) * t.data().asnumpy() for e, (_, t) in zip(expected, pairs)]
+        polyak.update()
+    for e, (mine, _) in zip(expected, pairs):
+        np.testing.assert_allclose(mine.data().asnumpy(), e, rtol=1e-5, atol=1e-6)
+
+
 def test_the_ensemble_plan_shares_the_init_seed_and_makes_one_member_wider():
     plan = ENSEMBLES.get("paper-7")
     assert len(plan.members) == 7
@@ -288,4 +310,8 @@ def test_train_ensemble_trains_members_with_shared_init_and_lists_their_cards(mi
     assert names == ["member1-w0.125", "member2-w0.125"]
     assert main(["train-ensemble", "--data", str(mini), "--out", str(out), "--members", "2", "--epochs", "1",
                  *TINY]) == 0
+    assert capsys.readouterr().out.count("already trained") == 2
+    # with --jobs 2 the parent finds them trained too, without starting a process per member
+    assert main(["train-ensemble", "--data", str(mini), "--out", str(out), "--members", "2", "--epochs", "1",
+                 "--jobs", "2", *TINY]) == 0
     assert capsys.readouterr().out.count("already trained") == 2
