@@ -9,6 +9,7 @@ from outside the project."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -217,5 +218,9 @@ def test_a_scheme_registered_from_outside_gets_the_generic_tests(tmp_path):
          str(Path(__file__)), "-k", "crops-test-2"],
         cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    passed = int(result.stdout.strip().splitlines()[-1].split(" passed")[0].split()[-1])
-    assert passed == len(SIZES) + 3, result.stdout[-2000:]  # geometry x sizes, slices, subsets, store
+    counts = {kind: int(n) for n, kind in re.findall(r"(\d+) (passed|skipped)", result.stdout.strip().splitlines()[-1])}
+    # geometry x sizes, slices, subsets, store; the two on real images skip where ../shared/data is absent
+    assert counts.get("passed", 0) + counts.get("skipped", 0) == len(SIZES) + 3, result.stdout[-2000:]
+    assert counts.get("passed", 0) >= len(SIZES) + 1, result.stdout[-2000:]
+    skips = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert all("../shared/data" in line for line in skips), result.stdout[-2000:]
