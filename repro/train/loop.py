@@ -129,13 +129,15 @@ def _check_reusable(recorded: dict, config: RunConfig, what: Path) -> None:
                          f"use another --out or the same options")
 
 
-def finished_manifest(out: Path, config: RunConfig) -> dict | None:
-    """The manifest of a finished run of ``config`` in ``out``; None if unfinished; error if another config."""
+def reuse_finished(out: Path, config: RunConfig) -> dict | None:
+    """The manifest of a finished run of ``config`` in ``out``, saying it is reused; None if unfinished;
+    error if another configuration made it."""
     path = out / MANIFEST
     if not path.is_file():
         return None
     recorded = json.loads(path.read_text())
     _check_reusable(recorded["config"], config, path)
+    print(f"{config.name}: already trained ({path}); nothing to do")
     return recorded
 
 
@@ -213,9 +215,8 @@ def train(config: RunConfig, data: TrainingData, out: Path, distribution: Distri
           progress: bool = True, threads: int = 2) -> dict:
     """Train ``config`` on ``data`` into ``out`` (resuming a checkpoint there); return the manifest."""
     out = output_dir(Path(out), distribution)
-    done = finished_manifest(out, config)
+    done = reuse_finished(out, config)
     if done is not None:
-        print(f"{config.name}: already trained ({out / MANIFEST}); nothing to do")
         return done
     recipe, schedule = config.recipe, config.recipe.schedule
     session = start_session(config, data, out, distribution)

@@ -28,6 +28,7 @@ class PolyakAverage:
         own = average._collect_params_with_prefix()  # the structural names save_parameters writes
         source = trained._collect_params_with_prefix()
         self._pairs = [(own[name], source[name]) for name in own]
+        self._chunks = [self._pairs[i:i + FUSED_WEIGHTS] for i in range(0, len(self._pairs), FUSED_WEIGHTS)]
 
     def reset(self) -> None:
         """Start the average at the training network's current weights."""
@@ -41,10 +42,9 @@ class PolyakAverage:
     def update(self) -> None:
         """Fold the training network's current weights into the average (call after every step)."""
         rate = 1.0 - self.current_decay()
-        for start in range(0, len(self._pairs), FUSED_WEIGHTS):
-            averages = [mine.data() for mine, _ in self._pairs[start:start + FUSED_WEIGHTS]]
-            weights = [theirs.data() for _, theirs in self._pairs[start:start + FUSED_WEIGHTS]]
-            mx.nd.multi_sgd_update(*[a for pair in zip(averages, weights) for a in pair], out=averages,
-                                   lrs=(1.0,) * len(averages), wds=(rate,) * len(averages),
-                                   rescale_grad=-rate, num_weights=len(averages))
+        for chunk in self._chunks:
+            arrays = [(mine.data(), theirs.data()) for mine, theirs in chunk]
+            mx.nd.multi_sgd_update(*[a for pair in arrays for a in pair], out=[a for a, _ in arrays],
+                                   lrs=(1.0,) * len(chunk), wds=(rate,) * len(chunk),
+                                   rescale_grad=-rate, num_weights=len(chunk))
         self.updates += 1

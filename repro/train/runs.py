@@ -17,7 +17,7 @@ from repro.errors import ReproError
 from repro.provenance import manifest
 from repro.train.config import RunConfig, make_config
 from repro.train.kvstore import create_distribution
-from repro.train.loop import CARD, finished_manifest, load_data, output_dir, train
+from repro.train.loop import CARD, load_data, output_dir, reuse_finished, train
 from repro.train.recipe import ENSEMBLES, RECIPES
 
 
@@ -83,9 +83,8 @@ def _train_in_processes(data_root: Path, recipe_id: str, configs: list[RunConfig
     threads_env = child_environment(jobs, f"repro train-ensemble --jobs {jobs}")
 
     def train_one(config: RunConfig, member_out: Path) -> dict:
-        done = finished_manifest(member_out, config)  # checked here: a process per finished member cost ~1.5 s
+        done = reuse_finished(member_out, config)  # here: a process per finished member cost ~1.5 s
         if done is not None:
-            print(f"{config.name}: already trained ({member_out / 'manifest.json'}); nothing to do")
             return done
         recipe = config.recipe
         command = [sys.executable, "-m", "repro", "train", "--data", str(data_root), "--out", str(member_out),

@@ -18,8 +18,8 @@ class MiniConfig:
     Sized for `nox -s reproduce` within 15 minutes on a 2-core machine (this project's choice): the
     7 members x 144 crops take 0.38 s per validation image there in `nox -s reproduce` (2 AMD EPYC
     cores; 0.65 s on 2 Intel Xeon cores), so the ~2,000 images that would resolve a 2-point top-5
-    difference would take ~13 minutes alone (~22 on the Xeon); 500 take 3.2 (5.4). The detection run scores ~3,100
-    regions per DET image. A larger set is for runs with more time (``--val-per-class``,
+    difference would take ~13 minutes alone (~22 on the Xeon); 500 take 3.2 (5.4). The detection run
+    scores ~3,100 regions per DET image. A larger set is for runs with more time (``--val-per-class``,
     ``--det-images``)."""
     seed: int = 0
     classes: int = 10
